@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "linux_aio",
+      "sources": [
+        "native/addon.c",
+        "native/context.c",
+        "native/ring_reap.c",
+        "native/eventfd_watch.c",
+        "native/file_facts.c",
+        "native/memory.c",
+        "native/errors.c"
+      ],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"],
+      "cflags!": ["-fno-exceptions"],
+      "defines": ["NAPI_VERSION=8"],
+      "conditions": [
+        ["OS!='linux'", { "type": "none", "sources": [] }]
+      ]
+    }
+  ]
+}

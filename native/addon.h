@@ -1,0 +1,128 @@
+/* Shared declarations of the linux-aio addon: one struct per AIO context,
+ * one per Node environment, and the functions each source file exports. */
+#ifndef LINUX_AIO_ADDON_H
+#define LINUX_AIO_ADDON_H
+
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <uv.h>
+
+#include "aio_sys.h"
+
+/* Per Node environment (main thread and each worker have their own). */
+typedef struct addon_state {
+  bool force_syscall_reap; /* LINUX_AIO_REAP=syscall, read once per environment */
+  uint32_t live_contexts;
+  napi_ref error_ctor; /* AioError, registered from JavaScript */
+} addon_state;
+
+/* Number of doubles per request row that JavaScript writes before submit. */
+enum {
+  CMD_SLOT = 0,
+  CMD_OPCODE,
+  CMD_FD,
+  CMD_OFFSET,
+  CMD_RW_FLAGS,
+  CMD_RESFD,
+  CMD_REQPRIO,
+  CMD_AUX,
+  CMD_STRIDE
+};
+/* Number of doubles per completion row that C writes after a reap. */
+enum { EVT_SLOT = 0, EVT_RES, EVT_RES2, EVT_STRIDE };
+
+typedef struct aio_ctx {
+  aio_context_t id;
+  struct aio_ring *ring; /* NULL when the user-space ring cannot be trusted or is disabled */
+  uint32_t capacity;     /* slots: how many requests may be in flight at once */
+  uint32_t in_flight;
+  bool destroyed;
+  struct iocb *iocbs;        /* indexed by slot; stable while in flight (io_cancel needs it) */
+  struct iocb **batch;       /* pointers handed to io_submit */
+  struct io_event *scratch;  /* io_getevents destination */
+  struct iovec *iov_arena;   /* vectored ops of one batch; copied by the kernel in io_submit */
+  size_t iov_arena_len;
+  double *cmd;               /* JS-owned Float64Array: capacity * CMD_STRIDE */
+  double *events;            /* JS-owned Float64Array: capacity * EVT_STRIDE */
+  napi_ref cmd_ref;
+  napi_ref events_ref;
+  /* completion notification */
+  int eventfd;
+  uv_poll_t poll;
+  bool poll_active;
+  napi_ref notify_fn;
+  napi_async_context async_ctx;
+  napi_env env;
+  addon_state *state;
+  /* lifetime: freed when both the JS handle is finalised and the poll handle
+   * is closed (which also ends the environment's async cleanup hook). */
+  int refs;
+  napi_async_cleanup_hook_handle cleanup_hook;
+} aio_ctx;
+
+/* errors.c */
+napi_value throw_errno(napi_env env, int err, const char *syscall, const char *hint);
+napi_value throw_type(napi_env env, const char *msg);
+napi_value throw_range(napi_env env, const char *msg);
+bool get_int64_arg(napi_env env, napi_value v, int64_t *out, const char *what);
+bool get_uint32_arg(napi_env env, napi_value v, uint32_t *out, const char *what);
+
+/* context.c */
+napi_status register_context_functions(napi_env env, napi_value exports);
+aio_ctx *unwrap_ctx(napi_env env, napi_value handle, bool allow_destroyed);
+void ctx_destroy(aio_ctx *ctx);
+void ctx_release(aio_ctx *ctx);
+
+/* ring_reap.c */
+bool ring_usable(const struct aio_ring *ring);
+uint32_t ring_reap(struct aio_ring *ring, struct io_event *out, uint32_t max);
+
+/* eventfd_watch.c */
+napi_status register_eventfd_functions(napi_env env, napi_value exports);
+int watch_init(napi_env env, aio_ctx *ctx);
+void watch_close(aio_ctx *ctx);
+
+/* memory.c */
+napi_status register_memory_functions(napi_env env, napi_value exports);
+
+/* file_facts.c */
+napi_status register_file_functions(napi_env env, napi_value exports);
+
+#define NAPI_CALL(env, call)                                        \
+  do {                                                              \
+    if ((call) != napi_ok) {                                        \
+      const napi_extended_error_info *info_ = NULL;                 \
+      napi_get_last_error_info((env), &info_);                      \
+      bool pending_ = false;                                        \
+      napi_is_exception_pending((env), &pending_);                  \
+      if (!pending_)                                                \
+        napi_throw_error((env), "ERR_LINUX_AIO_NAPI",               \
+                         info_ && info_->error_message              \
+                             ? info_->error_message                 \
+                             : "Node-API call failed");             \
+      return NULL;                                                  \
+    }                                                               \
+  } while (0)
+
+#define EXPORT_FN(env, exports, name, fn)                                   \
+  do {                                                                      \
+    napi_value f_;                                                          \
+    napi_status s_ = napi_create_function((env), (name), NAPI_AUTO_LENGTH, \
+                                          (fn), NULL, &f_);                 \
+    if (s_ != napi_ok) return s_;                                           \
+    s_ = napi_set_named_property((env), (exports), (name), f_);             \
+    if (s_ != napi_ok) return s_;                                           \
+  } while (0)
+
+#define EXPORT_FN_OR_NULL(env, exports, name, fn)                          \
+  do {                                                                     \
+    napi_value f_;                                                         \
+    if (napi_create_function((env), (name), NAPI_AUTO_LENGTH, (fn), NULL,  \
+                             &f_) != napi_ok ||                            \
+        napi_set_named_property((env), (exports), (name), f_) != napi_ok)  \
+      return NULL;                                                         \
+  } while (0)
+
+#endif

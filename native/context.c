@@ -1,0 +1,464 @@
+/* The AIO context: io_setup, io_submit, io_getevents, io_cancel, io_destroy.
+ *
+ * JavaScript talks to a context through two typed arrays that C allocates
+ * once per context: `cmd`, where JavaScript writes one row per request
+ * before calling submit(), and `events`, where C writes one row per
+ * completion during reap(). A whole batch thus costs one Node-API crossing
+ * each way, and no per-request objects cross the boundary. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "addon.h"
+
+#define MAX_IOV_PER_OP 1024
+
+static void ctx_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  aio_ctx *ctx = data;
+  ctx_destroy(ctx);
+  ctx_release(ctx);
+}
+
+void ctx_release(aio_ctx *ctx) {
+  if (--ctx->refs > 0) return;
+  napi_env env = ctx->env;
+  if (ctx->cmd_ref) napi_delete_reference(env, ctx->cmd_ref);
+  if (ctx->events_ref) napi_delete_reference(env, ctx->events_ref);
+  if (ctx->notify_fn) napi_delete_reference(env, ctx->notify_fn);
+  if (ctx->async_ctx) napi_async_destroy(env, ctx->async_ctx);
+  free(ctx->iocbs);
+  free(ctx->batch);
+  free(ctx->scratch);
+  free(ctx->iov_arena);
+  free(ctx);
+}
+
+/* io_destroy blocks until every request in flight has completed, so after it
+ * returns the kernel no longer writes into any buffer we were given. */
+void ctx_destroy(aio_ctx *ctx) {
+  if (ctx->destroyed) return;
+  ctx->destroyed = true;
+  sys_io_destroy(ctx->id);
+  ctx->ring = NULL;
+  ctx->in_flight = 0;
+  if (ctx->state && ctx->state->live_contexts > 0) ctx->state->live_contexts--;
+  watch_close(ctx);
+}
+
+aio_ctx *unwrap_ctx(napi_env env, napi_value handle, bool allow_destroyed) {
+  void *data = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, handle, &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, handle, &data) != napi_ok || data == NULL) {
+    throw_type(env, "expected an IoContext handle");
+    return NULL;
+  }
+  aio_ctx *ctx = data;
+  if (ctx->destroyed && !allow_destroyed) {
+    throw_errno(env, EINVAL, "io_context", "the context has been destroyed");
+    return NULL;
+  }
+  return ctx;
+}
+
+/* The kernel sizes the ring larger than asked (fs/aio.c doubles it and
+ * rounds up to whole pages); the ring header tells us the true size. When
+ * the header cannot be trusted we assume only what was asked for. */
+static uint32_t ring_capacity(const struct aio_ring *ring, uint32_t max_events) {
+  if (ring_usable(ring) && ring->nr > max_events) return ring->nr - 1;
+  return max_events;
+}
+
+static napi_value make_f64_array(napi_env env, size_t n, double **data, napi_ref *ref) {
+  napi_value ab, arr;
+  void *raw = NULL;
+  NAPI_CALL(env, napi_create_arraybuffer(env, n * sizeof(double), &raw, &ab));
+  NAPI_CALL(env, napi_create_typedarray(env, napi_float64_array, n, ab, 0, &arr));
+  NAPI_CALL(env, napi_create_reference(env, arr, 1, ref));
+  *data = raw;
+  return arr;
+}
+
+static const char *setup_hint(int err) {
+  if (err == EAGAIN)
+    return "the system-wide limit on AIO events is reached: see /proc/sys/fs/aio-nr and "
+           "/proc/sys/fs/aio-max-nr (raise it with sysctl fs.aio-max-nr=N), or destroy "
+           "contexts you no longer need";
+  if (err == ENOSYS) return "this kernel was built without Linux AIO (CONFIG_AIO)";
+  return NULL;
+}
+
+/* setup(maxEvents, forceSyscall, notifyFn) -> { handle, capacity, cmd, events, ringReap } */
+static napi_value js_setup(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t max_events;
+  if (!get_uint32_arg(env, argv[0], &max_events, "maxEvents must be an integer from 1 to 1048576"))
+    return NULL;
+  if (max_events < 1 || max_events > (1u << 20))
+    return throw_range(env, "maxEvents must be an integer from 1 to 1048576");
+  bool force_syscall = false;
+  napi_get_value_bool(env, argv[1], &force_syscall);
+  napi_valuetype fn_type;
+  NAPI_CALL(env, napi_typeof(env, argv[2], &fn_type));
+  if (fn_type != napi_function) return throw_type(env, "notify must be a function");
+
+  addon_state *state = NULL;
+  NAPI_CALL(env, napi_get_instance_data(env, (void **)&state));
+
+  aio_context_t id = 0;
+  if (sys_io_setup(max_events, &id) < 0) {
+    int err = errno;
+    return throw_errno(env, err, "io_setup", setup_hint(err));
+  }
+  aio_ctx *ctx = calloc(1, sizeof(*ctx));
+  if (!ctx) {
+    sys_io_destroy(id);
+    return throw_errno(env, ENOMEM, "io_setup", NULL);
+  }
+  ctx->id = id;
+  ctx->env = env;
+  ctx->state = state;
+  ctx->eventfd = -1;
+  ctx->refs = 1; /* the JS handle; the poll handle takes another in watch_init */
+  struct aio_ring *ring = (struct aio_ring *)(uintptr_t)id;
+  ctx->capacity = ring_capacity(ring, max_events);
+  bool user_ring = ring_usable(ring) && !force_syscall && !(state && state->force_syscall_reap);
+  ctx->ring = user_ring ? ring : NULL;
+  ctx->iocbs = calloc(ctx->capacity, sizeof(struct iocb));
+  ctx->batch = calloc(ctx->capacity, sizeof(struct iocb *));
+  ctx->scratch = calloc(ctx->capacity, sizeof(struct io_event));
+  napi_value handle;
+  if (!ctx->iocbs || !ctx->batch || !ctx->scratch) {
+    ctx->destroyed = true;
+    sys_io_destroy(id);
+    ctx_release(ctx);
+    return throw_errno(env, ENOMEM, "io_setup", NULL);
+  }
+  if (state) state->live_contexts++;
+  int werr = watch_init(env, ctx);
+  if (werr != 0) {
+    ctx_destroy(ctx);
+    ctx_release(ctx);
+    return throw_errno(env, werr, "eventfd", NULL);
+  }
+  NAPI_CALL(env, napi_create_reference(env, argv[2], 1, &ctx->notify_fn));
+  napi_value resource_name;
+  NAPI_CALL(env, napi_create_string_utf8(env, "LINUX_AIO_COMPLETION", NAPI_AUTO_LENGTH, &resource_name));
+  NAPI_CALL(env, napi_async_init(env, NULL, resource_name, &ctx->async_ctx));
+  if (napi_create_external(env, ctx, ctx_finalize, NULL, &handle) != napi_ok) {
+    ctx_destroy(ctx);
+    ctx_release(ctx);
+    return NULL;
+  }
+  napi_value result, v;
+  NAPI_CALL(env, napi_create_object(env, &result));
+  NAPI_CALL(env, napi_set_named_property(env, result, "handle", handle));
+  NAPI_CALL(env, napi_create_uint32(env, ctx->capacity, &v));
+  NAPI_CALL(env, napi_set_named_property(env, result, "capacity", v));
+  v = make_f64_array(env, (size_t)ctx->capacity * CMD_STRIDE, &ctx->cmd, &ctx->cmd_ref);
+  if (!v) return NULL;
+  NAPI_CALL(env, napi_set_named_property(env, result, "cmd", v));
+  v = make_f64_array(env, (size_t)ctx->capacity * EVT_STRIDE, &ctx->events, &ctx->events_ref);
+  if (!v) return NULL;
+  NAPI_CALL(env, napi_set_named_property(env, result, "events", v));
+  NAPI_CALL(env, napi_get_boolean(env, ctx->ring != NULL, &v));
+  NAPI_CALL(env, napi_set_named_property(env, result, "ringReap", v));
+  return result;
+}
+
+static napi_value js_destroy(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  aio_ctx *ctx = unwrap_ctx(env, argv[0], true);
+  if (!ctx) return NULL;
+  ctx_destroy(ctx);
+  return NULL;
+}
+
+static bool view_info(napi_env env, napi_value v, void **data, size_t *len) {
+  bool is_view = false;
+  if (napi_is_typedarray(env, v, &is_view) == napi_ok && is_view) {
+    napi_typedarray_type type;
+    size_t length, offset;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset) != napi_ok) return false;
+    static const size_t sizes[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
+    *len = length * ((size_t)type < sizeof(sizes) / sizeof(sizes[0]) ? sizes[type] : 1);
+    return true;
+  }
+  if (napi_is_dataview(env, v, &is_view) == napi_ok && is_view) {
+    napi_value ab;
+    size_t offset;
+    return napi_get_dataview_info(env, v, len, data, &ab, &offset) == napi_ok;
+  }
+  return false;
+}
+
+static bool ensure_iov_arena(aio_ctx *ctx, size_t n) {
+  if (ctx->iov_arena_len >= n) return true;
+  struct iovec *grown = realloc(ctx->iov_arena, n * sizeof(struct iovec));
+  if (!grown) return false;
+  ctx->iov_arena = grown;
+  ctx->iov_arena_len = n;
+  return true;
+}
+
+static bool is_known_opcode(int64_t op) {
+  switch (op) {
+    case IOCB_CMD_PREAD: case IOCB_CMD_PWRITE: case IOCB_CMD_FSYNC: case IOCB_CMD_FDSYNC:
+    case IOCB_CMD_POLL: case IOCB_CMD_NOOP: case IOCB_CMD_PREADV: case IOCB_CMD_PWRITEV:
+      return true;
+    default:
+      return false;
+  }
+}
+
+static bool is_vectored(int op) { return op == IOCB_CMD_PREADV || op == IOCB_CMD_PWRITEV; }
+static bool has_buffer(int op) { return op == IOCB_CMD_PREAD || op == IOCB_CMD_PWRITE; }
+
+/* Fills iocbs[slot] from row i of cmd and bufs[i]. Returns false with a
+ * JavaScript exception pending when the row cannot be trusted. */
+static bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *iov_used) {
+  const double *row = ctx->cmd + (size_t)i * CMD_STRIDE;
+  double slot_d = row[CMD_SLOT], op_d = row[CMD_OPCODE], fd_d = row[CMD_FD], off_d = row[CMD_OFFSET];
+  if (!(slot_d >= 0 && slot_d < ctx->capacity && slot_d == trunc(slot_d))) {
+    throw_range(env, "request slot out of range");
+    return false;
+  }
+  if (!is_known_opcode((int64_t)op_d) || op_d != trunc(op_d)) {
+    throw_range(env, "unknown opcode");
+    return false;
+  }
+  if (!(fd_d >= 0 && fd_d <= INT32_MAX && fd_d == trunc(fd_d))) {
+    throw_range(env, "fd must be a non-negative 32-bit integer");
+    return false;
+  }
+  if (!(off_d >= 0 && off_d <= 9007199254740991.0 && off_d == trunc(off_d))) {
+    throw_range(env, "offset must be a non-negative safe integer");
+    return false;
+  }
+  uint32_t slot = (uint32_t)slot_d;
+  int op = (int)op_d;
+  struct iocb *cb = &ctx->iocbs[slot];
+  memset(cb, 0, sizeof(*cb));
+  cb->aio_data = slot;
+  cb->aio_lio_opcode = (uint16_t)op;
+  cb->aio_fildes = (uint32_t)fd_d;
+  cb->aio_offset = (int64_t)off_d;
+  cb->aio_rw_flags = (uint32_t)row[CMD_RW_FLAGS];
+  int resfd = row[CMD_RESFD] >= 0 ? (int)row[CMD_RESFD] : ctx->eventfd;
+  cb->aio_flags = IOCB_FLAG_RESFD;
+  cb->aio_resfd = (uint32_t)resfd;
+  if (row[CMD_REQPRIO] >= 0) {
+    cb->aio_flags |= IOCB_FLAG_IOPRIO;
+    cb->aio_reqprio = (int16_t)row[CMD_REQPRIO];
+  }
+  if (op == IOCB_CMD_POLL) cb->aio_buf = (uint64_t)row[CMD_AUX];
+  if (!has_buffer(op) && !is_vectored(op)) return true;
+
+  napi_value b;
+  if (napi_get_element(env, bufs, i, &b) != napi_ok) return false;
+  if (has_buffer(op)) {
+    void *data = NULL;
+    size_t len = 0;
+    if (!view_info(env, b, &data, &len)) {
+      throw_type(env, "buffer must be a TypedArray, Buffer or DataView");
+      return false;
+    }
+    cb->aio_buf = (uint64_t)(uintptr_t)data;
+    cb->aio_nbytes = len;
+    return true;
+  }
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, b, &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, b, &n) != napi_ok) {
+    throw_type(env, "vectored requests take an array of buffers");
+    return false;
+  }
+  if (n > MAX_IOV_PER_OP) {
+    throw_range(env, "a vectored request takes at most 1024 buffers (IOV_MAX)");
+    return false;
+  }
+  struct iovec *iov = ctx->iov_arena + *iov_used;
+  for (uint32_t k = 0; k < n; k++) {
+    napi_value e;
+    if (napi_get_element(env, b, k, &e) != napi_ok) return false;
+    if (!view_info(env, e, &iov[k].iov_base, &iov[k].iov_len)) {
+      throw_type(env, "each buffer of a vectored request must be a TypedArray, Buffer or DataView");
+      return false;
+    }
+  }
+  *iov_used += n;
+  cb->aio_buf = (uint64_t)(uintptr_t)iov;
+  cb->aio_nbytes = n;
+  return true;
+}
+
+/* Vectors are copied by the kernel during io_submit, so one arena per batch
+ * is enough; it must be sized before any row points into it. */
+static bool size_iov_arena(napi_env env, aio_ctx *ctx, uint32_t count, napi_value bufs) {
+  size_t total = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    double op = ctx->cmd[(size_t)i * CMD_STRIDE + CMD_OPCODE];
+    if (op != IOCB_CMD_PREADV && op != IOCB_CMD_PWRITEV) continue;
+    napi_value b;
+    uint32_t n = 0;
+    bool is_array = false;
+    if (napi_get_element(env, bufs, i, &b) != napi_ok) return false;
+    if (napi_is_array(env, b, &is_array) == napi_ok && is_array) napi_get_array_length(env, b, &n);
+    total += n > MAX_IOV_PER_OP ? MAX_IOV_PER_OP : n;
+  }
+  if (total == 0 || ensure_iov_arena(ctx, total)) return true;
+  throw_errno(env, ENOMEM, "io_submit", NULL);
+  return false;
+}
+
+/* submit(handle, count, bufs) -> number of requests the kernel accepted. */
+static napi_value js_submit(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  aio_ctx *ctx = unwrap_ctx(env, argv[0], false);
+  if (!ctx) return NULL;
+  uint32_t count;
+  if (!get_uint32_arg(env, argv[1], &count, "count must be a non-negative integer")) return NULL;
+  if (count > ctx->capacity) return throw_range(env, "more requests than the context can hold");
+  bool is_array = false;
+  NAPI_CALL(env, napi_is_array(env, argv[2], &is_array));
+  if (!is_array) return throw_type(env, "bufs must be an array");
+  if (!size_iov_arena(env, ctx, count, argv[2])) return NULL;
+  size_t iov_used = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if (!fill_iocb(env, ctx, i, argv[2], &iov_used)) return NULL;
+    ctx->batch[i] = &ctx->iocbs[(uint32_t)ctx->cmd[(size_t)i * CMD_STRIDE + CMD_SLOT]];
+  }
+  int ret = count == 0 ? 0 : sys_io_submit(ctx->id, count, ctx->batch);
+  if (ret < 0) {
+    int err = errno;
+    return throw_errno(env, err, "io_submit", NULL);
+  }
+  ctx->in_flight += (uint32_t)ret;
+  napi_value out;
+  NAPI_CALL(env, napi_create_uint32(env, (uint32_t)ret, &out));
+  return out;
+}
+
+static void ms_to_timespec(double ms, struct timespec *ts) {
+  ts->tv_sec = (time_t)(ms / 1000);
+  ts->tv_nsec = (long)((ms - (double)ts->tv_sec * 1000) * 1e6);
+  if (ts->tv_nsec >= 1000000000L) ts->tv_nsec = 999999999L;
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* io_getevents, restarted after signals (a profiler's SIGPROF, say) with
+ * whatever remains of the timeout. */
+static int getevents_restarting(aio_ctx *ctx, long min_nr, long nr, struct io_event *out, double timeout_ms) {
+  double deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
+  for (;;) {
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ms >= 0) {
+      double left = deadline - now_ms();
+      ms_to_timespec(left > 0 ? left : 0, &ts);
+      tsp = &ts;
+    }
+    int ret = sys_io_getevents(ctx->id, min_nr, nr, out, tsp);
+    if (ret >= 0 || errno != EINTR) return ret < 0 ? -errno : ret;
+  }
+}
+
+/* reap(handle, minNr, nr, timeoutMs) -> count; rows written to `events`.
+ * timeoutMs < 0 waits without limit. */
+static napi_value js_reap(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  aio_ctx *ctx = unwrap_ctx(env, argv[0], false);
+  if (!ctx) return NULL;
+  uint32_t min_nr, nr;
+  double timeout_ms;
+  if (!get_uint32_arg(env, argv[1], &min_nr, "minNr must be a non-negative integer")) return NULL;
+  if (!get_uint32_arg(env, argv[2], &nr, "nr must be a non-negative integer")) return NULL;
+  if (napi_get_value_double(env, argv[3], &timeout_ms) != napi_ok || isnan(timeout_ms))
+    return throw_type(env, "timeoutMs must be a number");
+  if (nr > ctx->capacity) nr = ctx->capacity;
+  if (min_nr > nr) return throw_range(env, "minNr must not exceed nr");
+
+  uint32_t n = ctx->ring ? ring_reap(ctx->ring, ctx->scratch, nr) : 0;
+  int err = 0;
+  bool need_syscall = ctx->ring ? n < min_nr : true;
+  if (need_syscall && nr > n) {
+    /* minNr = 0 is the guide's non-blocking poll: a zero timeout. */
+    double t = min_nr == 0 ? 0 : timeout_ms;
+    long want_min = n < min_nr ? (long)(min_nr - n) : 0;
+    int ret = getevents_restarting(ctx, want_min, (long)(nr - n), ctx->scratch + n, t);
+    if (ret < 0)
+      err = -ret;
+    else
+      n += (uint32_t)ret;
+  }
+  ctx->in_flight -= n < ctx->in_flight ? n : ctx->in_flight;
+  /* Events already taken from the ring must not be lost: deliver them, and
+   * the next call reports the error. */
+  if (err && n == 0) return throw_errno(env, err, "io_getevents", NULL);
+  for (uint32_t i = 0; i < n; i++) {
+    double *row = ctx->events + (size_t)i * EVT_STRIDE;
+    row[EVT_SLOT] = (double)ctx->scratch[i].data;
+    row[EVT_RES] = (double)ctx->scratch[i].res;
+    row[EVT_RES2] = (double)ctx->scratch[i].res2;
+  }
+  napi_value out;
+  NAPI_CALL(env, napi_create_uint32(env, n, &out));
+  return out;
+}
+
+/* cancel(handle, slot) -> 0 or a positive errno. EINPROGRESS means the
+ * kernel cancelled it and the completion will arrive through the ring. */
+static napi_value js_cancel(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  aio_ctx *ctx = unwrap_ctx(env, argv[0], false);
+  if (!ctx) return NULL;
+  uint32_t slot;
+  if (!get_uint32_arg(env, argv[1], &slot, "slot must be an integer")) return NULL;
+  if (slot >= ctx->capacity) return throw_range(env, "slot out of range");
+  struct io_event ev;
+  int ret = sys_io_cancel(ctx->id, &ctx->iocbs[slot], &ev);
+  napi_value out;
+  NAPI_CALL(env, napi_create_int32(env, ret < 0 ? errno : 0, &out));
+  return out;
+}
+
+static napi_value js_in_flight(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  aio_ctx *ctx = unwrap_ctx(env, argv[0], true);
+  if (!ctx) return NULL;
+  napi_value out;
+  NAPI_CALL(env, napi_create_uint32(env, ctx->in_flight, &out));
+  return out;
+}
+
+napi_status register_context_functions(napi_env env, napi_value exports) {
+  EXPORT_FN(env, exports, "setup", js_setup);
+  EXPORT_FN(env, exports, "destroy", js_destroy);
+  EXPORT_FN(env, exports, "submit", js_submit);
+  EXPORT_FN(env, exports, "reap", js_reap);
+  EXPORT_FN(env, exports, "cancel", js_cancel);
+  EXPORT_FN(env, exports, "inFlight", js_in_flight);
+  return napi_ok;
+}

@@ -1,0 +1,140 @@
+/* Completion notification: every request carries IOCB_FLAG_RESFD with the
+ * context's eventfd, and the event loop watches that eventfd with a
+ * uv_poll_t. No thread per request, no timer. The watcher runs only while
+ * JavaScript has armed it (someone is waiting), so an idle context does not
+ * keep the process alive. */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "addon.h"
+
+static void call_notify(aio_ctx *ctx) {
+  napi_env env = ctx->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, result;
+  if (napi_get_reference_value(env, ctx->notify_fn, &fn) == napi_ok && fn != NULL) {
+    napi_get_undefined(env, &recv);
+    /* make_callback runs the microtask queue afterwards, so promises that
+     * the notification resolves settle before the loop goes on. */
+    napi_status s = napi_make_callback(env, ctx->async_ctx, recv, fn, 0, NULL, &result);
+    if (s == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  aio_ctx *ctx = handle->data;
+  if (status < 0 || ctx->destroyed) return;
+  uint64_t count;
+  /* Drain the counter; EAGAIN means another reader got there first. */
+  while (read(ctx->eventfd, &count, sizeof(count)) < 0 && errno == EINTR) {
+  }
+  call_notify(ctx);
+}
+
+static void on_closed(uv_handle_t *handle) {
+  aio_ctx *ctx = handle->data;
+  if (ctx->eventfd >= 0) close(ctx->eventfd);
+  ctx->eventfd = -1;
+  if (ctx->cleanup_hook) napi_remove_async_cleanup_hook(ctx->cleanup_hook);
+  ctx->cleanup_hook = NULL;
+  ctx_release(ctx);
+}
+
+/* Environment teardown (process exit, worker termination): destroy the
+ * context, which waits for requests in flight, then finish closing. */
+static void on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
+  (void)hook;
+  aio_ctx *ctx = arg;
+  ctx_destroy(ctx);
+}
+
+int watch_init(napi_env env, aio_ctx *ctx) {
+  uv_loop_t *loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return EINVAL;
+  ctx->eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (ctx->eventfd < 0) return errno;
+  int r = uv_poll_init(loop, &ctx->poll, ctx->eventfd);
+  if (r != 0) {
+    close(ctx->eventfd);
+    ctx->eventfd = -1;
+    return -r;
+  }
+  ctx->poll.data = ctx;
+  ctx->refs++;
+  if (napi_add_async_cleanup_hook(env, on_env_teardown, ctx, &ctx->cleanup_hook) != napi_ok)
+    ctx->cleanup_hook = NULL;
+  return 0;
+}
+
+void watch_close(aio_ctx *ctx) {
+  if (ctx->eventfd < 0 || uv_is_closing((uv_handle_t *)&ctx->poll)) return;
+  uv_poll_stop(&ctx->poll);
+  ctx->poll_active = false;
+  uv_close((uv_handle_t *)&ctx->poll, on_closed);
+}
+
+/* arm(handle, on): start or stop watching the context's eventfd. */
+static napi_value js_arm(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  aio_ctx *ctx = unwrap_ctx(env, argv[0], true);
+  if (!ctx) return NULL;
+  bool on = false;
+  NAPI_CALL(env, napi_get_value_bool(env, argv[1], &on));
+  if (ctx->destroyed || on == ctx->poll_active) return NULL;
+  int r = on ? uv_poll_start(&ctx->poll, UV_READABLE, on_readable) : uv_poll_stop(&ctx->poll);
+  if (r != 0) return throw_errno(env, -r, "uv_poll_start", NULL);
+  ctx->poll_active = on;
+  return NULL;
+}
+
+/* eventfdCreate(initval) -> fd, non-blocking and close-on-exec, for users
+ * who route completions to their own eventfd (libaio's io_set_eventfd). */
+static napi_value js_eventfd_create(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t initval = 0;
+  if (argc > 0 && !get_uint32_arg(env, argv[0], &initval, "initval must be a 32-bit unsigned integer"))
+    return NULL;
+  int fd = eventfd(initval, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, errno, "eventfd", NULL);
+  napi_value out;
+  NAPI_CALL(env, napi_create_int32(env, fd, &out));
+  return out;
+}
+
+/* eventfdRead(fd) -> counter value (0 when nothing was signalled). */
+static napi_value js_eventfd_read(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t fd;
+  if (!get_uint32_arg(env, argv[0], &fd, "fd must be a non-negative integer")) return NULL;
+  uint64_t value = 0;
+  ssize_t r;
+  do {
+    r = read((int)fd, &value, sizeof(value));
+  } while (r < 0 && errno == EINTR);
+  if (r < 0 && errno != EAGAIN) return throw_errno(env, errno, "read", NULL);
+  napi_value out;
+  NAPI_CALL(env, napi_create_double(env, r < 0 ? 0 : (double)value, &out));
+  return out;
+}
+
+napi_status register_eventfd_functions(napi_env env, napi_value exports) {
+  EXPORT_FN(env, exports, "arm", js_arm);
+  EXPORT_FN(env, exports, "eventfdCreate", js_eventfd_create);
+  EXPORT_FN(env, exports, "eventfdRead", js_eventfd_read);
+  return napi_ok;
+}

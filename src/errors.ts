@@ -1,0 +1,46 @@
+import util from 'node:util';
+import { native } from './native.js';
+
+/**
+ * An error from the kernel, in Node's conventions: `code` is the errno name
+ * (`'EINVAL'`), `errno` the negative number, `syscall` the call that failed,
+ * and `hint` says what to do about it where the cause is known.
+ */
+export class AioError extends Error {
+  /** The errno name, such as `'EAGAIN'`. */
+  readonly code: string;
+  /** The negative errno number, as in Node's own errors. */
+  readonly errno: number;
+  /** The system call (or library step) that failed, such as `'io_submit'`. */
+  readonly syscall: string;
+  /** What is known about the cause and the remedy, when something is. */
+  readonly hint: string | undefined;
+
+  /**
+   * @param errno - the error number, positive or negative
+   * @param syscall - the call that failed
+   * @param hint - the known cause and remedy
+   */
+  constructor(errno: number, syscall: string, hint?: string) {
+    const positive = Math.abs(errno);
+    const code = errnoName(positive);
+    const description = util.getSystemErrorMap().get(-positive)?.[1] ?? 'unknown error';
+    super(`${code}: ${description}, ${syscall}${hint ? ` (${hint})` : ''}`);
+    this.name = 'AioError';
+    this.code = code;
+    this.errno = -positive;
+    this.syscall = syscall;
+    this.hint = hint;
+  }
+}
+
+/** The errno name of a positive or negative error number (`22` → `'EINVAL'`). */
+export function errnoName(errno: number): string {
+  try {
+    return util.getSystemErrorName(-Math.abs(errno));
+  } catch {
+    return `E${Math.abs(errno)}`;
+  }
+}
+
+native.setErrorClass(AioError);

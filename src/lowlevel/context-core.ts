@@ -1,0 +1,195 @@
+/**
+ * The machinery shared by the low-level `IoContext` and the `IoQueue` engine:
+ * request slots, the command rows that cross into C in one call per batch,
+ * bulk reaping, buffer pinning and the eventfd watcher.
+ * @internal
+ * @module
+ */
+import { CMD, EVT, native, type ContextHandle } from '../native.js';
+import { AioError } from '../errors.js';
+
+/**
+ * Contexts with requests in flight. Being in this set keeps a context, and so
+ * every buffer it pins, reachable until the kernel has written its last byte,
+ * even when the caller has dropped every reference.
+ */
+const busyContexts = new Set<ContextCore>();
+
+/** The counters that `stats()` reports. */
+export interface CoreCounters {
+  submitted: number;
+  completed: number;
+  submitCalls: number;
+  reapCalls: number;
+  eagain: number;
+}
+
+export class ContextCore {
+  readonly handle: ContextHandle;
+  /** How many requests may be in flight at once (the kernel's true ring size). */
+  readonly capacity: number;
+  readonly maxEvents: number;
+  /** True when completions are read from the ring in user space. */
+  readonly ringReap: boolean;
+  /** Rows written before `submit`: CMD.STRIDE doubles per request. */
+  readonly cmd: Float64Array;
+  /** Rows written by `reap`: EVT.STRIDE doubles per completion. */
+  readonly events: Float64Array;
+  /** Buffers of the batch being built, by row. */
+  readonly bufs: unknown[] = [];
+  /** What each slot belongs to while in flight. */
+  readonly owners: unknown[];
+  /** The memory each slot's request points at, pinned until reaped. */
+  private readonly pins: unknown[];
+  private readonly freeSlots: Int32Array;
+  private freeTop: number;
+  inFlight = 0;
+  destroyed = false;
+  readonly counters: CoreCounters = { submitted: 0, completed: 0, submitCalls: 0, reapCalls: 0, eagain: 0 };
+  private armed = false;
+
+  constructor(maxEvents: number, forceSyscall: boolean, notify: () => void) {
+    const s = native.setup(maxEvents, forceSyscall, notify);
+    this.maxEvents = maxEvents;
+    this.handle = s.handle;
+    this.capacity = s.capacity;
+    this.cmd = s.cmd;
+    this.events = s.events;
+    this.ringReap = s.ringReap;
+    this.owners = new Array<unknown>(s.capacity).fill(undefined);
+    this.pins = new Array<unknown>(s.capacity).fill(undefined);
+    this.freeSlots = new Int32Array(s.capacity);
+    for (let i = 0; i < s.capacity; i++) this.freeSlots[i] = s.capacity - 1 - i;
+    this.freeTop = s.capacity;
+  }
+
+  /** Free slots: how many more requests fit now. */
+  get available(): number {
+    return this.freeTop;
+  }
+
+  ensureLive(): void {
+    if (this.destroyed) throw new AioError(22, 'io_context', 'the context has been destroyed');
+  }
+
+  /**
+   * Takes a free slot and writes row `row` of the next batch. The caller
+   * guarantees `available > 0`.
+   */
+  stage(row: number, owner: unknown, opcode: number, fd: number, offset: number, buf: unknown,
+    rwFlags: number, resfd: number, reqprio: number, aux: number): number {
+    const slot = this.freeSlots[--this.freeTop]!;
+    this.owners[slot] = owner;
+    this.pins[slot] = buf;
+    this.bufs[row] = buf;
+    const c = this.cmd;
+    const base = row * CMD.STRIDE;
+    c[base + CMD.SLOT] = slot;
+    c[base + CMD.OPCODE] = opcode;
+    c[base + CMD.FD] = fd;
+    c[base + CMD.OFFSET] = offset;
+    c[base + CMD.RW_FLAGS] = rwFlags;
+    c[base + CMD.RESFD] = resfd;
+    c[base + CMD.REQPRIO] = reqprio;
+    c[base + CMD.AUX] = aux;
+    return slot;
+  }
+
+  /** The slot staged at `row`. */
+  slotAt(row: number): number {
+    return this.cmd[row * CMD.STRIDE + CMD.SLOT]!;
+  }
+
+  /**
+   * Submits rows [0, count) in one io_submit. Rows the kernel did not take
+   * are unstaged (their slots freed). Returns how many it took; throws the
+   * kernel's error only when it took none.
+   */
+  submit(count: number): number {
+    let accepted = 0;
+    this.counters.submitCalls++;
+    try {
+      accepted = native.submit(this.handle, count, this.bufs);
+    } catch (err) {
+      if (err instanceof AioError && err.code === 'EAGAIN') this.counters.eagain++;
+      this.unstage(0, count);
+      throw err;
+    }
+    if (accepted < count) {
+      this.counters.eagain++;
+      this.unstage(accepted, count);
+    }
+    this.bufs.length = 0;
+    if (accepted > 0) {
+      if (this.inFlight === 0) busyContexts.add(this);
+      this.inFlight += accepted;
+      this.counters.submitted += accepted;
+    }
+    return accepted;
+  }
+
+  private unstage(from: number, to: number): void {
+    for (let row = from; row < to; row++) this.release(this.slotAt(row));
+    this.bufs.length = 0;
+  }
+
+  /** Frees a slot after its completion was handled. */
+  release(slot: number): void {
+    this.owners[slot] = undefined;
+    this.pins[slot] = undefined;
+    this.freeSlots[this.freeTop++] = slot;
+  }
+
+  /**
+   * Reaps completions into `events`; the caller handles rows [0, n) and
+   * releases their slots. timeoutMs < 0 waits without limit.
+   */
+  reap(minNr: number, nr: number, timeoutMs: number): number {
+    this.counters.reapCalls++;
+    const n = native.reap(this.handle, minNr, nr, timeoutMs);
+    if (n > 0) {
+      this.inFlight -= n;
+      this.counters.completed += n;
+      if (this.inFlight === 0) busyContexts.delete(this);
+    }
+    return n;
+  }
+
+  /** Row `i` of the last reap: its slot, result and second result. */
+  eventSlot(i: number): number {
+    return this.events[i * EVT.STRIDE + EVT.SLOT]!;
+  }
+  eventRes(i: number): number {
+    return this.events[i * EVT.STRIDE + EVT.RES]!;
+  }
+  eventRes2(i: number): number {
+    return this.events[i * EVT.STRIDE + EVT.RES2]!;
+  }
+
+  /** Watch the eventfd (true) or stop watching it (false). */
+  arm(on: boolean): void {
+    if (on === this.armed || this.destroyed) return;
+    native.arm(this.handle, on);
+    this.armed = on;
+  }
+
+  /** io_cancel of the request in `slot`: 0, or a positive errno. */
+  cancel(slot: number): number {
+    return native.cancel(this.handle, slot);
+  }
+
+  /**
+   * io_destroy: the kernel waits for requests in flight, after which their
+   * buffers are unpinned.
+   */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.arm(false);
+    native.destroy(this.handle);
+    this.destroyed = true;
+    busyContexts.delete(this);
+    this.inFlight = 0;
+    this.owners.fill(undefined);
+    this.pins.fill(undefined);
+  }
+}

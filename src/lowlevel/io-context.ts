@@ -1,0 +1,286 @@
+import { readFileSync } from 'node:fs';
+import { AioError } from '../errors.js';
+import { checkCount, checkTimeout } from '../validate.js';
+import { ContextCore } from './context-core.js';
+import { Iocb } from './iocb.js';
+
+/** A completion, libaio's `struct io_event`. */
+export interface IoEvent {
+  /** The `data` of the request's Iocb. */
+  data: unknown;
+  /** The Iocb that completed. */
+  obj: Iocb;
+  /** The result: bytes transferred, poll events, 0, or a negative errno. */
+  res: number;
+  /** The secondary result (0 for files). */
+  res2: number;
+}
+
+/** Options of {@link IoContext.setup}. */
+export interface IoContextOptions {
+  /**
+   * Where completions are read from: `'auto'` (default) reads the kernel's
+   * completion ring in user space and falls back to the syscall;
+   * `'syscall'` always calls io_getevents. The environment variable
+   * `LINUX_AIO_REAP=syscall` forces the syscall for every context.
+   */
+  reap?: 'auto' | 'syscall';
+}
+
+interface Waiter {
+  minNr: number;
+  nr: number;
+  got: IoEvent[];
+  resolve: (events: IoEvent[]) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * A Linux AIO context (`io_context_t`): the libaio function family, one to
+ * one. Make one per thread; each worker thread has its own.
+ *
+ * @example
+ * ```ts
+ * using ctx = IoContext.setup(128);
+ * const cb = new Iocb().prepPread(fd, allocAligned(4096), 0);
+ * ctx.submit([cb]);
+ * const [ev] = await ctx.waitEvents(1, 1);
+ * ```
+ */
+export class IoContext implements Disposable {
+  readonly #core: ContextCore;
+  readonly #waiters: Waiter[] = [];
+
+  private constructor(maxEvents: number, options: IoContextOptions) {
+    this.#core = new ContextCore(maxEvents, options.reap === 'syscall', () => this.#onNotify());
+  }
+
+  /**
+   * io_setup: creates a context whose completion queue holds `maxEvents`.
+   * @throws AioError `EAGAIN` when the system-wide `/proc/sys/fs/aio-max-nr`
+   * would be exceeded (the hint names the sysctl and the current `aio-nr`).
+   */
+  static setup(maxEvents: number, options: IoContextOptions = {}): IoContext {
+    checkCount(maxEvents, 'maxEvents', 1, 1 << 20);
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (options.reap !== undefined && options.reap !== 'auto' && options.reap !== 'syscall') {
+      throw new TypeError(`options.reap must be 'auto' or 'syscall', got ${String(options.reap)}`);
+    }
+    try {
+      return new IoContext(maxEvents, options);
+    } catch (err) {
+      if (err instanceof AioError && err.code === 'EAGAIN') throw aioLimitError();
+      throw err;
+    }
+  }
+
+  /** The `maxEvents` given to `setup`. */
+  get maxEvents(): number {
+    return this.#core.maxEvents;
+  }
+  /** How many requests may be in flight at once (the kernel sizes its ring above `maxEvents`). */
+  get capacity(): number {
+    return this.#core.capacity;
+  }
+  /** Requests submitted and not yet reaped. */
+  get inFlight(): number {
+    return this.#core.inFlight;
+  }
+  /** `'ring'` when completions are read in user space, else `'syscall'`. */
+  get reapMode(): 'ring' | 'syscall' {
+    return this.#core.ringReap ? 'ring' : 'syscall';
+  }
+  /** True after `destroy()`. */
+  get destroyed(): boolean {
+    return this.#core.destroyed;
+  }
+
+  /**
+   * io_submit: hands `iocbs` to the kernel in one system call. Returns how
+   * many it accepted, from the front of the array: fewer than given when the
+   * context is full, in which case submit the rest after reaping.
+   * @throws AioError `EAGAIN` when none could be accepted, or the kernel's
+   * error for the first request (`EBADF`, `EINVAL`, ...)
+   */
+  submit(iocbs: readonly Iocb[]): number {
+    const core = this.#core;
+    core.ensureLive();
+    if (!Array.isArray(iocbs)) throw new TypeError('iocbs must be an array of Iocb');
+    const count = Math.min(iocbs.length, core.available);
+    if (iocbs.length > 0 && count === 0) {
+      core.counters.eagain++;
+      throw new AioError(11, 'io_submit', `the context is full (${core.capacity} in flight): reap completions first`);
+    }
+    for (let i = 0; i < count; i++) {
+      const cb = iocbs[i];
+      if (!(cb instanceof Iocb)) {
+        this.#unmark(iocbs, 0, i);
+        throw new TypeError(`iocbs[${i}] is not an Iocb`);
+      }
+      if (cb.opcode === -1 || cb._context !== undefined) {
+        this.#unmark(iocbs, 0, i);
+        throw new Error(cb.opcode === -1 ? `iocbs[${i}] was never prepared` : `iocbs[${i}] is already in flight`);
+      }
+      cb._context = this;
+    }
+    for (let i = 0; i < count; i++) {
+      const cb = iocbs[i]!;
+      cb._slot = core.stage(i, cb, cb.opcode, cb.fd, cb.offset, cb._pin, cb.rwFlags, cb.eventfd, -1, cb.pollEvents);
+    }
+    let accepted: number;
+    try {
+      accepted = core.submit(count);
+    } catch (err) {
+      this.#unmark(iocbs, 0, count);
+      throw err;
+    }
+    this.#unmark(iocbs, accepted, count);
+    return accepted;
+  }
+
+  #unmark(iocbs: readonly Iocb[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const cb = iocbs[i]!;
+      cb._context = undefined;
+      cb._slot = -1;
+    }
+  }
+
+  /**
+   * io_getevents: reaps between `minNr` and `nr` completions.
+   *
+   * **This blocks the JavaScript thread** until `minNr` completions have
+   * arrived or `timeoutMs` has passed; use {@link waitEvents} to wait
+   * without blocking. `minNr = 0` never blocks. Without a timeout, waiting
+   * for more completions than are in flight would never return, so it throws
+   * a RangeError instead.
+   * @returns 0 to `nr` events; fewer than `minNr` only if the timeout expired
+   */
+  getEvents(minNr: number, nr: number, timeoutMs?: number): IoEvent[] {
+    this.#core.ensureLive();
+    checkCount(nr, 'nr', 0);
+    checkCount(minNr, 'minNr', 0, nr);
+    const timeout = checkTimeout(timeoutMs);
+    if (timeout < 0 && minNr > this.#core.inFlight) {
+      throw new RangeError(`minNr (${minNr}) exceeds the requests in flight (${this.#core.inFlight}) and no timeout was given: this would block forever`);
+    }
+    const out: IoEvent[] = [];
+    this.#reapInto(out, minNr, nr, timeout);
+    return out;
+  }
+
+  #reapInto(out: IoEvent[], minNr: number, nr: number, timeout: number): void {
+    const core = this.#core;
+    const n = core.reap(minNr, Math.min(nr, core.capacity), timeout);
+    for (let i = 0; i < n; i++) {
+      const slot = core.eventSlot(i);
+      const cb = core.owners[slot] as Iocb;
+      core.release(slot);
+      cb._context = undefined;
+      cb._slot = -1;
+      out.push({ data: cb.data, obj: cb, res: core.eventRes(i), res2: core.eventRes2(i) });
+    }
+  }
+
+  /**
+   * The same as {@link getEvents}, as a Promise: waits on the context's
+   * eventfd from the event loop, so timers and I/O go on meanwhile.
+   * Resolves with `minNr` to `nr` events, or fewer when `timeoutMs` expires.
+   */
+  waitEvents(minNr: number, nr: number, timeoutMs?: number): Promise<IoEvent[]> {
+    try {
+      this.#core.ensureLive();
+      checkCount(nr, 'nr', 0);
+      checkCount(minNr, 'minNr', 0, nr);
+      const timeout = checkTimeout(timeoutMs);
+      const got: IoEvent[] = [];
+      if (this.#waiters.length === 0) this.#reapInto(got, 0, nr, 0);
+      if (got.length >= minNr || timeout === 0) return Promise.resolve(got);
+      return new Promise<IoEvent[]>((resolve, reject) => {
+        const waiter: Waiter = { minNr, nr, got, resolve, reject, timer: undefined };
+        if (timeout > 0) waiter.timer = setTimeout(() => this.#finish(waiter), timeout);
+        this.#waiters.push(waiter);
+        this.#core.arm(true);
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #onNotify(): void {
+    for (const w of [...this.#waiters]) {
+      if (this.#core.destroyed) return;
+      this.#reapInto(w.got, 0, w.nr - w.got.length, 0);
+      if (w.got.length >= w.minNr) this.#finish(w);
+      else break;
+    }
+  }
+
+  #finish(w: Waiter): void {
+    const i = this.#waiters.indexOf(w);
+    if (i < 0) return;
+    this.#waiters.splice(i, 1);
+    if (w.timer) clearTimeout(w.timer);
+    if (this.#waiters.length === 0) this.#core.arm(false);
+    w.resolve(w.got);
+  }
+
+  /**
+   * io_cancel: asks the kernel to cancel `iocb`. Returns true when it was
+   * cancelled (its completion, usually with `res` = -ECANCELED, still
+   * arrives through `getEvents`), false when the kernel cannot cancel it:
+   * reads and writes of files and block devices run to completion.
+   * @throws Error when `iocb` is not in flight on this context
+   */
+  cancel(iocb: Iocb): boolean {
+    this.#core.ensureLive();
+    if (!(iocb instanceof Iocb)) throw new TypeError('iocb must be an Iocb');
+    if (iocb._context !== this) throw new Error('this Iocb is not in flight on this context');
+    const err = this.#core.cancel(iocb._slot);
+    if (err === 0 || err === 115 /* EINPROGRESS */) return true;
+    if (err === 22 /* EINVAL: not cancellable or already done */) return false;
+    throw new AioError(err, 'io_cancel');
+  }
+
+  /**
+   * io_destroy: waits for the requests in flight (the kernel does not
+   * abandon them), discards their completions and releases the context.
+   * Pending `waitEvents` promises reject. Using the context afterwards throws.
+   */
+  destroy(): void {
+    if (this.#core.destroyed) return;
+    const inFlight = this.#core.owners.filter((o): o is Iocb => o instanceof Iocb);
+    this.#core.destroy();
+    for (const cb of inFlight) {
+      cb._context = undefined;
+      cb._slot = -1;
+    }
+    for (const w of this.#waiters.splice(0)) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(new AioError(22, 'io_destroy', 'the context was destroyed while waiting'));
+    }
+  }
+
+  /** Same as {@link destroy}, for `using`. */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /** Counters of this context's submits and reaps. */
+  stats(): { submitted: number; completed: number; inFlight: number; submitCalls: number; reapCalls: number; eagain: number } {
+    return { ...this.#core.counters, inFlight: this.#core.inFlight };
+  }
+}
+
+function aioLimitError(): AioError {
+  const read = (name: string): string => {
+    try {
+      return readFileSync(`/proc/sys/fs/${name}`, 'utf8').trim();
+    } catch {
+      return '?';
+    }
+  };
+  return new AioError(11, 'io_setup',
+    `the system-wide limit on AIO events is reached: /proc/sys/fs/aio-nr is ${read('aio-nr')} of /proc/sys/fs/aio-max-nr ${read('aio-max-nr')}; raise it (sysctl fs.aio-max-nr=N) or destroy contexts you no longer use`);
+}

@@ -1,0 +1,86 @@
+/**
+ * The only module that loads the compiled addon. Everything native goes
+ * through the typed surface declared here.
+ * @internal
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+
+/** Opaque handle of a native AIO context. */
+export type ContextHandle = { readonly __brand: 'ContextHandle' };
+
+export interface NativeSetup {
+  handle: ContextHandle;
+  capacity: number;
+  cmd: Float64Array;
+  events: Float64Array;
+  ringReap: boolean;
+}
+
+export interface NativeFileFacts {
+  isBlockDevice: boolean;
+  size: number;
+  dioMemAlign: number;
+  dioOffsetAlign: number;
+  logicalBlockSize: number;
+  physicalBlockSize: number;
+  fsType: number;
+  fsBlockSize: number;
+  devMajor: number;
+  devMinor: number;
+  rdevMajor: number;
+  rdevMinor: number;
+}
+
+export interface NativeAddon {
+  setup(maxEvents: number, forceSyscall: boolean, notify: () => void): NativeSetup;
+  destroy(handle: ContextHandle): void;
+  submit(handle: ContextHandle, count: number, bufs: unknown[]): number;
+  reap(handle: ContextHandle, minNr: number, nr: number, timeoutMs: number): number;
+  cancel(handle: ContextHandle, slot: number): number;
+  inFlight(handle: ContextHandle): number;
+  arm(handle: ContextHandle, on: boolean): void;
+  eventfdCreate(initval?: number): number;
+  eventfdRead(fd: number): number;
+  addressMod(view: ArrayBufferView, modulus: number): number;
+  fileFacts(fd: number): NativeFileFacts;
+  fallocate(fd: number, mode: number, offset: number, length: number): void;
+  setErrorClass(ctor: new (errno: number, syscall: string, hint?: string) => Error): void;
+  liveContexts(): number;
+}
+
+/** Column layout of the rows shared with C (see native/addon.h). */
+export const CMD = {
+  SLOT: 0, OPCODE: 1, FD: 2, OFFSET: 3, RW_FLAGS: 4, RESFD: 5, REQPRIO: 6, AUX: 7, STRIDE: 8,
+} as const;
+export const EVT = { SLOT: 0, RES: 1, RES2: 2, STRIDE: 3 } as const;
+
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('linux-aio: cannot find the package root');
+    dir = parent;
+  }
+  return dir;
+}
+
+function load(): NativeAddon {
+  if (process.platform !== 'linux') {
+    throw new Error(`linux-aio needs Linux (this is ${process.platform}); use node:fs instead`);
+  }
+  const root = packageRoot();
+  const candidates = ['build/Release/linux_aio.node', 'build/Debug/linux_aio.node'];
+  const require = createRequire(import.meta.url);
+  for (const rel of candidates) {
+    const file = path.join(root, rel);
+    if (fs.existsSync(file)) return require(file) as NativeAddon;
+  }
+  throw new Error(`linux-aio: the native addon is not built; run "npm install" (or "npm run build:native") in ${root}`);
+}
+
+/** The loaded addon, one instance per thread (Node-API instance data). */
+export const native: NativeAddon = load();

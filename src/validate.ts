@@ -1,0 +1,64 @@
+/**
+ * Argument checks shared by the public API: bad input from JavaScript
+ * throws TypeError or RangeError before anything reaches C or the kernel.
+ * @internal
+ * @module
+ */
+
+export function checkFd(fd: unknown, name = 'fd'): number {
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+    throw typeof fd === 'number'
+      ? new RangeError(`${name} must be an integer from 0 to 2^31-1, got ${fd}`)
+      : new TypeError(`${name} must be a number, got ${typeof fd}`);
+  }
+  return fd;
+}
+
+export function checkOffset(offset: unknown, name = 'offset'): number {
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw typeof offset === 'number'
+      ? new RangeError(`${name} must be a non-negative safe integer, got ${offset}`)
+      : new TypeError(`${name} must be a number, got ${typeof offset}`);
+  }
+  return offset;
+}
+
+export function checkCount(n: unknown, name: string, min = 0, max = 0x7fffffff): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw typeof n === 'number'
+      ? new RangeError(`${name} must be an integer from ${min} to ${max}, got ${n}`)
+      : new TypeError(`${name} must be a number, got ${typeof n}`);
+  }
+  return n;
+}
+
+export function checkView(buf: unknown, name = 'buffer'): ArrayBufferView {
+  if (!ArrayBuffer.isView(buf)) {
+    throw new TypeError(`${name} must be a Buffer, TypedArray or DataView, got ${describe(buf)}`);
+  }
+  return buf;
+}
+
+export function checkViews(bufs: unknown, name = 'buffers'): ArrayBufferView[] {
+  if (!Array.isArray(bufs)) throw new TypeError(`${name} must be an array of buffers, got ${describe(bufs)}`);
+  if (bufs.length > 1024) throw new RangeError(`${name} may hold at most 1024 buffers (IOV_MAX), got ${bufs.length}`);
+  const copy = new Array<ArrayBufferView>(bufs.length);
+  for (let i = 0; i < bufs.length; i++) copy[i] = checkView(bufs[i], `${name}[${i}]`);
+  return copy;
+}
+
+export function checkTimeout(ms: unknown): number {
+  if (ms === undefined) return -1;
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
+    throw typeof ms === 'number'
+      ? new RangeError(`timeoutMs must be a non-negative number, got ${ms}`)
+      : new TypeError(`timeoutMs must be a number, got ${typeof ms}`);
+  }
+  return ms === Infinity ? -1 : ms;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
+}
