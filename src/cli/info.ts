@@ -402,7 +402,7 @@ export function pathInfo(p: string, allMounts: Mount[] = mounts()): PathInfo {
 
     const probe = probeDirect(p, info.kind, () => info.blockSize.logical);
     info.oDirect = probe.oDirect;
-    if (magic === TMPFS_MAGIC && probe.oDirect.works) {
+    if (magic === TMPFS_MAGIC && info.kind !== 'block device' && probe.oDirect.works) {
       info.oDirect.detail += ' (tmpfs: a memory copy, no device I/O)';
     }
     const facts = probe.facts;
