@@ -34,6 +34,9 @@
  *   6. The context and the file were closed by the destructor after the last
  *      line was printed, and never when a CHECK failed; here they are closed
  *      in `finally` before the result is reported.
+ *   7. A failed fallocate (ENOSPC on a huge --file_size) left its partial
+ *      allocation, possibly most of the disk, in the file; the file is cut
+ *      back to its former length.
  *
  * Run it directly (`node dist/examples/adder.js --file_size=10 --verbose`) or
  * as `linux-aio adder`: both take the sample's flags.
@@ -166,7 +169,13 @@ class AIOAdder implements Adder {
     allocate(this.fd, path, kPageSize * this.length, this.log);
     this.log('Setting up the io context');
     // FIX 2: the original called io_setup(100) whatever --concurrent_requests said.
-    this.ioctx = IoContext.setup(this.flags.concurrentRequests);
+    try {
+      this.ioctx = IoContext.setup(this.flags.concurrentRequests);
+    } catch (err) {
+      const hint = err instanceof AioError && err.hint ? ` (${err.hint})` : '';
+      throw new AdderError(`cannot set up an AIO context of ${this.flags.concurrentRequests} events: ${describeError(err)}${hint}`,
+        codeOf(err));
+    }
   }
 
   add(amount: number): void {
@@ -307,6 +316,7 @@ export function runAdder(options: AdderOptions, log: Log = () => {}): AdderResul
 
 /** `PCHECK(fallocate(fd_, 0, 0, kPageSize * length_) >= 0)` */
 function allocate(fd: number, path: string, bytes: number, log: Log): void {
+  const before = fs.fstatSync(fd).size;
   try {
     native.fallocate(fd, 0, 0, bytes);
   } catch (err) {
@@ -316,6 +326,13 @@ function allocate(fd: number, path: string, bytes: number, log: Log): void {
       log('fallocate is not supported here; setting the file length instead');
       fs.ftruncateSync(fd, Math.max(bytes, fs.fstatSync(fd).size));
       return;
+    }
+    // FIX 7: a failed fallocate (ENOSPC) keeps what it did allocate, which
+    // can be most of a disk; give it back.
+    try {
+      fs.ftruncateSync(fd, before);
+    } catch {
+      // the error below says what matters
     }
     throw new AdderError(`cannot allocate ${bytes} bytes in ${path}: ${describeError(err)}`, codeOf(err));
   }
