@@ -183,9 +183,9 @@ class AIOAdder implements Adder {
     this.log(`Adding ${amount} for a total of ${this.total}`);
   }
 
-  /** Submitted and not yet reaped. */
+  /** Submitted and not yet reaped (the context counts them). */
   private get inFlight(): number {
-    return this.counter - this.reapCounter;
+    return this.ioctx!.inFlight;
   }
 
   private submit(iocb: Iocb): void {

@@ -189,6 +189,52 @@ test('adder on a path in a missing folder: one line naming the path and the caus
   assert.equal(r.stderr, `linux-aio adder: cannot open ${file}: ENOENT: no such file or directory\n`);
 });
 
+test('adder where permission is denied: one line naming the path, exit 1', async (t) => {
+  const { dir, skip } = diskDir();
+  if (skip) return t.skip(skip);
+  if (process.getuid?.() === 0) return t.skip('running as root: file permissions do not apply');
+  const locked = path.join(dir!, `locked-${process.pid}`);
+  fs.mkdirSync(locked, { mode: 0o500 });
+  try {
+    const file = path.join(locked, 'file');
+    const r = await run(['adder', '--path', file]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `linux-aio adder: cannot open ${file}: EACCES: permission denied\n`);
+  } finally {
+    fs.rmSync(locked, { recursive: true, force: true });
+  }
+});
+
+/** A writable folder whose file system refuses O_DIRECT (EINVAL at open), if this machine has one. */
+function folderRefusingDirect(): string | undefined {
+  for (const base of ['/dev/shm', '/run/shm', '/run/user/' + String(process.getuid?.() ?? ''), '/tmp']) {
+    const probe = path.join(base, `.adder-test-${process.pid}`);
+    try {
+      const fd = fs.openSync(probe, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_DIRECT, 0o600);
+      fs.closeSync(fd);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'EINVAL') return base;
+    } finally {
+      fs.rmSync(probe, { force: true });
+    }
+  }
+  return undefined;
+}
+
+test('adder on a file system that refuses O_DIRECT: one line with a hint, exit 1', async (t) => {
+  const base = folderRefusingDirect();
+  if (!base) return t.skip('no folder here refuses O_DIRECT (tmpfs accepts it since Linux 6.6)');
+  const file = path.join(base, `adder-${process.pid}`);
+  try {
+    const r = await run(['adder', '--path', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^linux-aio adder: cannot open [^\n]+: EINVAL: invalid argument \(the file system refuses O_DIRECT[^\n]*\)\n$/);
+    assert.ok(r.stderr.includes(file));
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+});
+
 test('adder on a path that is a folder: one line, exit 1', async (t) => {
   const { dir, skip } = diskDir();
   if (skip) return t.skip(skip);

@@ -94,7 +94,10 @@ export async function main(argv: string[], io: CliIo = processIo,
   try {
     result = run(parsed.options, log);
   } catch (err) {
-    const text = err instanceof AdderError ? err.message : `${parsed.options.path}: ${describeErrorWithHint(err)}`;
+    // One line that names the path and the cause.
+    const { path } = parsed.options;
+    const cause = err instanceof AdderError ? err.message : describeErrorWithHint(err);
+    const text = cause.includes(path) ? cause : `${path}: ${cause}`;
     io.err(`linux-aio adder: ${text}\n`);
     return 1;
   }
