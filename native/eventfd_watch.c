@@ -1,8 +1,8 @@
 /* Completion notification: every request carries IOCB_FLAG_RESFD with the
  * context's eventfd, and the event loop watches that eventfd with a
- * uv_poll_t. No thread per request, no timer. The watcher runs only while
- * JavaScript has armed it (someone is waiting), so an idle context does not
- * keep the process alive. */
+ * uv_poll_t. No thread per request, no timer. The watcher keeps the event
+ * loop alive only while JavaScript has armed it (something is in flight or
+ * awaited), so an idle context does not hold the process open. */
 #include <errno.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
@@ -16,7 +16,7 @@ static void call_notify(aio_ctx *ctx) {
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value fn, recv, result;
   if (napi_get_reference_value(env, ctx->notify_fn, &fn) == napi_ok && fn != NULL) {
-    napi_get_undefined(env, &recv);
+    napi_get_global(env, &recv); /* make_callback needs an object receiver */
     /* make_callback runs the microtask queue afterwards, so promises that
      * the notification resolves settle before the loop goes on. */
     napi_status s = napi_make_callback(env, ctx->async_ctx, recv, fn, 0, NULL, &result);
@@ -82,7 +82,10 @@ void watch_close(aio_ctx *ctx) {
   uv_close((uv_handle_t *)&ctx->poll, on_closed);
 }
 
-/* arm(handle, on): start or stop watching the context's eventfd. */
+/* arm(handle, on): whether the watcher keeps the event loop alive. The
+ * poll starts on first use and then stays started: uv_ref/uv_unref cost no
+ * syscall, where stopping and restarting it would cost two epoll_ctl calls
+ * per idle period (each request, at queue depth 1). */
 static napi_value js_arm(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -91,10 +94,16 @@ static napi_value js_arm(napi_env env, napi_callback_info info) {
   if (!ctx) return NULL;
   bool on = false;
   NAPI_CALL(env, napi_get_value_bool(env, argv[1], &on));
-  if (ctx->destroyed || on == ctx->poll_active) return NULL;
-  int r = on ? uv_poll_start(&ctx->poll, UV_READABLE, on_readable) : uv_poll_stop(&ctx->poll);
-  if (r != 0) return throw_errno(env, -r, "uv_poll_start", NULL);
-  ctx->poll_active = on;
+  if (ctx->destroyed || ctx->eventfd < 0) return NULL;
+  if (on && !ctx->poll_active) {
+    int r = uv_poll_start(&ctx->poll, UV_READABLE, on_readable);
+    if (r != 0) return throw_errno(env, -r, "uv_poll_start", NULL);
+    ctx->poll_active = true;
+  }
+  if (on)
+    uv_ref((uv_handle_t *)&ctx->poll);
+  else
+    uv_unref((uv_handle_t *)&ctx->poll);
   return NULL;
 }
 

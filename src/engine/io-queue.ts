@@ -1,0 +1,286 @@
+import { Opcode } from '../constants.js';
+import { AioError } from '../errors.js';
+import { ContextCore } from '../lowlevel/context-core.js';
+import { checkCount } from '../validate.js';
+import { abortError, type IoBackend, type RequestOptions, type RequestOwner } from './backend.js';
+import { Fifo } from './fifo.js';
+
+/** Options of {@link IoQueue}. */
+export interface IoQueueOptions {
+  /** The most requests in flight at once; more wait in a FIFO (default 128). */
+  depth?: number;
+  /** `'syscall'` forces io_getevents instead of the user-space ring (see `IoContextOptions.reap`). */
+  reap?: 'auto' | 'syscall';
+}
+
+/** Counters of an {@link IoQueue}. */
+export interface IoQueueStats {
+  /** Requests the kernel accepted. */
+  submitted: number;
+  /** Requests whose completion was reaped. */
+  completed: number;
+  /** Requests in the kernel now. */
+  inFlight: number;
+  /** Requests waiting for room under the depth limit. */
+  queued: number;
+  /** io_submit calls. */
+  submitCalls: number;
+  /** Reaps (user-space ring reads or io_getevents calls). */
+  reapCalls: number;
+  /** Submits the kernel refused in part or whole for want of room. */
+  eagain: number;
+}
+
+/** A request on its way through the queue; pooled and reused. */
+class Request {
+  opcode = 0;
+  fd = 0;
+  buf: unknown = undefined;
+  position = 0;
+  rwFlags = 0;
+  owner: RequestOwner | undefined = undefined;
+  resolve: ((v: number) => void) | undefined = undefined;
+  reject: ((e: unknown) => void) | undefined = undefined;
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  /** The promise already settled (aborted); the kernel request may still run. */
+  settled = false;
+  inKernel = false;
+}
+
+const OP_NAMES: Record<number, string> = {
+  [Opcode.PREAD]: 'io_submit(pread)',
+  [Opcode.PWRITE]: 'io_submit(pwrite)',
+  [Opcode.PREADV]: 'io_submit(preadv)',
+  [Opcode.PWRITEV]: 'io_submit(pwritev)',
+  [Opcode.FSYNC]: 'io_submit(fsync)',
+  [Opcode.FDSYNC]: 'io_submit(fdsync)',
+};
+
+let threadDefault: IoQueue | undefined;
+
+/**
+ * The engine behind `AioFile` on Linux AIO: one context, shared by any
+ * number of files. Requests made in the same tick go to the kernel in one
+ * io_submit; at most `depth` are in flight and the rest wait in order, so the
+ * caller never sees EAGAIN from a full ring; completions are reaped in bulk
+ * from the user-space ring when the context's eventfd fires.
+ *
+ * The guide's advice is one context per thread: {@link IoQueue.default}
+ * gives each thread its own, made on first use.
+ */
+export class IoQueue implements IoBackend {
+  readonly name = 'aio' as const;
+  /** The most requests in flight at once. */
+  readonly depth: number;
+  readonly #core: ContextCore;
+  readonly #pending = new Fifo<Request>();
+  readonly #pool: Request[] = [];
+  #flushScheduled = false;
+  #closed = false;
+  readonly #flush = (): void => this.#submitPending();
+  #nextResolve: ((v: number) => void) | undefined;
+  #nextReject: ((e: unknown) => void) | undefined;
+  readonly #executor = (resolve: (v: number) => void, reject: (e: unknown) => void): void => {
+    this.#nextResolve = resolve;
+    this.#nextReject = reject;
+  };
+
+  /**
+   * Makes a queue with its own AIO context.
+   * @throws AioError `EAGAIN` when `/proc/sys/fs/aio-max-nr` is exhausted
+   */
+  constructor(options: IoQueueOptions = {}) {
+    const depth = checkCount(options.depth ?? 128, 'depth', 1, 65536);
+    this.#core = new ContextCore(depth, options.reap === 'syscall', () => this.#onNotify());
+    this.depth = Math.min(depth, this.#core.capacity);
+  }
+
+  /** This thread's shared queue (depth 128), made on first use. */
+  static default(): IoQueue {
+    if (!threadDefault || threadDefault.#closed) threadDefault = new IoQueue();
+    return threadDefault;
+  }
+
+  /** `'ring'` when completions are read in user space, else `'syscall'`. */
+  get reapMode(): 'ring' | 'syscall' {
+    return this.#core.ringReap ? 'ring' : 'syscall';
+  }
+
+  /** The queue's counters. */
+  stats(): IoQueueStats {
+    const c = this.#core.counters;
+    return {
+      submitted: c.submitted, completed: c.completed, inFlight: this.#core.inFlight,
+      queued: this.#pending.length, submitCalls: c.submitCalls, reapCalls: c.reapCalls, eagain: c.eagain,
+    };
+  }
+
+  /** @internal */
+  read(owner: RequestOwner, fd: number, buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
+    return this.#enqueue(Opcode.PREAD, owner, fd, buf, position, opts);
+  }
+  /** @internal */
+  write(owner: RequestOwner, fd: number, buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
+    return this.#enqueue(Opcode.PWRITE, owner, fd, buf, position, opts);
+  }
+  /** @internal */
+  readv(owner: RequestOwner, fd: number, bufs: ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number> {
+    return this.#enqueue(Opcode.PREADV, owner, fd, bufs, position, opts);
+  }
+  /** @internal */
+  writev(owner: RequestOwner, fd: number, bufs: ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number> {
+    return this.#enqueue(Opcode.PWRITEV, owner, fd, bufs, position, opts);
+  }
+  /** @internal */
+  async fsync(owner: RequestOwner, fd: number): Promise<void> {
+    await this.#enqueue(Opcode.FSYNC, owner, fd, undefined, 0, undefined);
+  }
+  /** @internal */
+  async fdatasync(owner: RequestOwner, fd: number): Promise<void> {
+    await this.#enqueue(Opcode.FDSYNC, owner, fd, undefined, 0, undefined);
+  }
+
+  /**
+   * Waits for every request in flight or queued, then destroys the context.
+   * Requests made afterwards reject.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#pending.length > 0 || this.#core.inFlight > 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.#core.destroy();
+  }
+
+  #enqueue(opcode: number, owner: RequestOwner, fd: number, buf: unknown, position: number,
+    opts: RequestOptions | undefined): Promise<number> {
+    // Every call ends in exactly one owner._settled(), early refusals too.
+    if (this.#closed) {
+      owner._settled();
+      return Promise.reject(new AioError(9, OP_NAMES[opcode]!, 'the IoQueue is closed'));
+    }
+    const signal = opts?.signal;
+    if (signal?.aborted) {
+      owner._settled();
+      return Promise.reject(abortError(signal));
+    }
+    const req = this.#pool.pop() ?? new Request();
+    req.opcode = opcode;
+    req.fd = fd;
+    req.buf = buf;
+    req.position = position;
+    req.rwFlags = opts?.flags ?? 0;
+    req.owner = owner;
+    const promise = new Promise<number>(this.#executor);
+    req.resolve = this.#nextResolve;
+    req.reject = this.#nextReject;
+    if (signal) this.#watchAbort(req, signal);
+    this.#pending.push(req);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      // nextTick runs after the promise continuations of this turn, so the
+      // follow-up requests they make join the same io_submit.
+      process.nextTick(this.#flush);
+    }
+    return promise;
+  }
+
+  #watchAbort(req: Request, signal: AbortSignal): void {
+    req.signal = signal;
+    req.onAbort = () => {
+      if (req.settled) return;
+      const queued = !req.inKernel && this.#pending.remove(req);
+      this.#settle(req, undefined, abortError(signal));
+      // A queued request never reached the kernel: it is done with now. One
+      // in the kernel is finished (and its buffer unpinned) at its completion.
+      if (queued) this.#finish(req);
+    };
+    signal.addEventListener('abort', req.onAbort, { once: true });
+  }
+
+  #submitPending(): void {
+    this.#flushScheduled = false;
+    const core = this.#core;
+    if (core.destroyed) return;
+    while (this.#pending.length > 0) {
+      const room = Math.min(this.depth - core.inFlight, core.available, this.#pending.length);
+      if (room <= 0) break;
+      for (let i = 0; i < room; i++) {
+        const req = this.#pending.peek(i)!;
+        core.stage(i, req, req.opcode, req.fd, req.position, req.buf, req.rwFlags, -1, -1, 0);
+      }
+      let accepted: number;
+      try {
+        accepted = core.submit(room);
+      } catch (err) {
+        if (err instanceof AioError && err.code === 'EAGAIN') break;
+        // The kernel refuses requests in order: the first one is the bad one.
+        const refused = this.#pending.shift()!;
+        this.#settle(refused, undefined, err);
+        this.#finish(refused);
+        continue;
+      }
+      for (let i = 0; i < accepted; i++) this.#pending.shift()!.inKernel = true;
+      if (accepted < room) break;
+    }
+    if (core.inFlight > 0) core.arm(true);
+    else if (this.#pending.length > 0) this.#retryLater();
+  }
+
+  /** The kernel refused everything with nothing in flight to wait for: try again shortly. */
+  #retryLater(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setTimeout(this.#flush, 1);
+  }
+
+  #onNotify(): void {
+    const core = this.#core;
+    for (;;) {
+      const n = core.reap(0, core.capacity, 0);
+      for (let i = 0; i < n; i++) {
+        const slot = core.eventSlot(i);
+        const req = core.owners[slot] as Request;
+        const res = core.eventRes(i);
+        core.release(slot);
+        req.inKernel = false;
+        if (!req.settled) {
+          if (res >= 0) this.#settle(req, res, undefined);
+          else this.#settle(req, undefined, new AioError(-res, OP_NAMES[req.opcode]!));
+        }
+        this.#finish(req);
+      }
+      if (n < core.capacity) break;
+    }
+    if (this.#pending.length > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flush);
+    } else if (core.inFlight === 0) {
+      core.arm(false);
+    }
+  }
+
+  #settle(req: Request, value: number | undefined, err: unknown): void {
+    req.settled = true;
+    if (req.signal) {
+      req.signal.removeEventListener('abort', req.onAbort!);
+      req.signal = undefined;
+      req.onAbort = undefined;
+    }
+    if (err === undefined) req.resolve!(value!);
+    else req.reject!(err);
+    req.resolve = undefined;
+    req.reject = undefined;
+  }
+
+  /** The request is out of the kernel for good: tell its file, and reuse the record. */
+  #finish(req: Request): void {
+    req.owner!._settled();
+    req.buf = undefined;
+    req.owner = undefined;
+    req.settled = false;
+    if (this.#pool.length < 1024) this.#pool.push(req);
+  }
+}

@@ -1,0 +1,292 @@
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { AioError } from '../errors.js';
+import { allocAligned } from '../memory.js';
+import { native } from '../native.js';
+import { checkCount, checkOffset, checkView, checkViews } from '../validate.js';
+import type { EngineName, IoBackend, RequestOptions, RequestOwner } from '../engine/backend.js';
+import { IoQueue } from '../engine/io-queue.js';
+import { threadPool } from '../engine/threadpool.js';
+import { UNALIGNED, discoverAlignment, fileFacts, misalignment, type Alignment } from './alignment.js';
+import { parseOpenFlags } from './open-flags.js';
+
+const openAsync = promisify(fs.open);
+const closeAsync = promisify(fs.close);
+const fstatAsync = promisify(fs.fstat);
+
+/** Options of {@link open}. */
+export interface OpenOptions {
+  /** Open with O_DIRECT (default true): no page cache, aligned requests. */
+  direct?: boolean;
+  /**
+   * `'auto'` (default) uses Linux AIO for O_DIRECT files and block devices
+   * and the thread pool for buffered ones (Linux AIO would run buffered I/O
+   * synchronously inside io_submit, blocking the event loop).
+   */
+  engine?: 'auto' | EngineName;
+  /** Creation mode (default 0o666, less the umask). */
+  mode?: number;
+  /**
+   * Preallocate the file to at least this many bytes with fallocate, so that
+   * later writes do not extend it (extending writes may block in io_submit).
+   */
+  size?: number;
+  /** The AIO queue to use (default: this thread's {@link IoQueue.default}). */
+  queue?: IoQueue;
+}
+
+/**
+ * A file or block device opened for asynchronous I/O, like
+ * `fs.promises.FileHandle` but on Linux AIO. Reads and writes made in the
+ * same tick are submitted together.
+ *
+ * With O_DIRECT every buffer address must be a multiple of
+ * `alignment.memory`, and every position and length a multiple of
+ * `alignment.offset` ({@link allocAligned} gives such buffers); requests that
+ * are not are rejected with AioError `EINVAL` before the kernel sees them.
+ * {@link AioFile.readAt} takes any range.
+ */
+export class AioFile implements RequestOwner, AsyncDisposable {
+  /** The file descriptor. */
+  readonly fd: number;
+  /** The path it was opened with. */
+  readonly path: string;
+  /** What each request must be aligned to (1 and 1 for buffered files). */
+  readonly alignment: Readonly<Alignment>;
+  /** Whether the file was opened with O_DIRECT. */
+  readonly direct: boolean;
+  /** True for a block device. */
+  readonly isBlockDevice: boolean;
+  /** The engine its requests go to. */
+  readonly engine: EngineName;
+  readonly #backend: IoBackend;
+  #inFlight = 0;
+  #closing: Promise<void> | undefined;
+  #onIdle: (() => void) | undefined;
+
+  /** @internal use {@link open} */
+  constructor(fd: number, path: string, alignment: Alignment, direct: boolean, isBlockDevice: boolean, backend: IoBackend) {
+    this.fd = fd;
+    this.path = path;
+    this.alignment = Object.freeze({ ...alignment });
+    this.direct = direct;
+    this.isBlockDevice = isBlockDevice;
+    this.#backend = backend;
+    this.engine = backend.name;
+  }
+
+  /** Requests of this file not yet completed. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Reads `buf.byteLength` bytes at `position` into `buf`.
+   * @returns the bytes read: fewer at the end of the file, 0 past it
+   */
+  read(buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
+    const err = this.#check(buf, position, 'read');
+    if (err) return Promise.reject(err);
+    this.#inFlight++;
+    return this.#backend.read(this, this.fd, buf, position, opts);
+  }
+
+  /** Writes all of `buf` at `position`; resolves to the bytes written. */
+  write(buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
+    const err = this.#check(buf, position, 'write');
+    if (err) return Promise.reject(err);
+    this.#inFlight++;
+    return this.#backend.write(this, this.fd, buf, position, opts);
+  }
+
+  /** Reads at `position` into `bufs` in order; resolves to the total bytes read. */
+  readv(bufs: readonly ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number> {
+    return this.#vectored(bufs, position, opts, 'readv');
+  }
+
+  /** Writes `bufs` in order at `position`; resolves to the total bytes written. */
+  writev(bufs: readonly ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number> {
+    return this.#vectored(bufs, position, opts, 'writev');
+  }
+
+  /** Flushes data and metadata to the device (an AIO fsync on the aio engine). */
+  fsync(): Promise<void> {
+    const err = this.#closedError('fsync');
+    if (err) return Promise.reject(err);
+    this.#inFlight++;
+    return this.#backend.fsync(this, this.fd);
+  }
+
+  /** Flushes data, and the metadata needed to read it back (an AIO fdsync on the aio engine). */
+  fdatasync(): Promise<void> {
+    const err = this.#closedError('fdatasync');
+    if (err) return Promise.reject(err);
+    this.#inFlight++;
+    return this.#backend.fdatasync(this, this.fd);
+  }
+
+  /**
+   * Reserves `length` bytes at `offset` (fallocate mode 0), extending the
+   * file if needed, so that writes there do not allocate.
+   */
+  async allocate(offset: number, length: number): Promise<void> {
+    checkOffset(offset, 'offset');
+    checkCount(length, 'length', 1, Number.MAX_SAFE_INTEGER);
+    const err = this.#closedError('fallocate');
+    if (err) throw err;
+    native.fallocate(this.fd, 0, offset, length);
+  }
+
+  /** fstat; for a block device `size` is the device's size (BLKGETSIZE64). */
+  async stat(): Promise<fs.Stats> {
+    const err = this.#closedError('fstat');
+    if (err) throw err;
+    const st = await fstatAsync(this.fd);
+    if (this.isBlockDevice) st.size = fileFacts(this.fd).size;
+    return st;
+  }
+
+  /**
+   * Reads `length` bytes at any `position`, aligned or not: reads the aligned
+   * span that covers them into aligned memory and returns a view of exactly
+   * the bytes asked for (shorter at the end of the file).
+   */
+  async readAt(position: number, length: number, opts?: RequestOptions): Promise<Buffer> {
+    checkOffset(position, 'position');
+    checkCount(length, 'length', 0, 0x7fffffff);
+    const { memory, offset } = this.alignment;
+    const start = position - (position % offset);
+    const end = Math.ceil((position + length) / offset) * offset;
+    const span = allocAligned(end - start, memory);
+    if (span.length === 0) return span;
+    const n = await this.read(span, start, opts);
+    const from = position - start;
+    return span.subarray(from, Math.max(from, Math.min(from + length, n)));
+  }
+
+  /**
+   * Waits for this file's requests in flight, then closes the descriptor.
+   * Every use afterwards rejects with AioError `EBADF`.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#closeWhenIdle();
+    return this.#closing;
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #closeWhenIdle(): Promise<void> {
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
+    await closeAsync(this.fd);
+  }
+
+  /** @internal called once per request when the kernel is done with it */
+  _settled(): void {
+    if (--this.#inFlight === 0 && this.#onIdle) {
+      const resolve = this.#onIdle;
+      this.#onIdle = undefined;
+      resolve();
+    }
+  }
+
+  #vectored(bufs: readonly ArrayBufferView[], position: number, opts: RequestOptions | undefined,
+    op: 'readv' | 'writev'): Promise<number> {
+    let views: ArrayBufferView[];
+    try {
+      views = checkViews(bufs, 'bufs');
+      checkOffset(position, 'position');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const closed = this.#closedError(op);
+    if (closed) return Promise.reject(closed);
+    if (this.direct) {
+      for (let i = 0; i < views.length; i++) {
+        const err = misalignment(this.alignment, this.path, op, views[i]!, position, i === 0);
+        if (err) return Promise.reject(err);
+      }
+    }
+    this.#inFlight++;
+    return op === 'readv'
+      ? this.#backend.readv(this, this.fd, views, position, opts)
+      : this.#backend.writev(this, this.fd, views, position, opts);
+  }
+
+  #check(buf: ArrayBufferView, position: number, op: string): Error | undefined {
+    try {
+      checkView(buf, 'buf');
+      checkOffset(position, 'position');
+    } catch (err) {
+      return err as Error;
+    }
+    return this.#closedError(op) ?? (this.direct ? misalignment(this.alignment, this.path, op, buf, position, true) : undefined);
+  }
+
+  #closedError(op: string): AioError | undefined {
+    return this.#closing ? new AioError(9, op, `${this.path} is closed`) : undefined;
+  }
+}
+
+/**
+ * Opens a file or block device for asynchronous I/O.
+ *
+ * @param path - a file or a block device
+ * @param flags - Node's flag strings (`'r'`, `'r+'`, `'w+'`, ...) or open(2) flags; O_DIRECT is added unless `direct: false`
+ * @throws AioError `EINVAL` with a hint when the file system refuses O_DIRECT
+ *
+ * @example
+ * ```ts
+ * await using file = await open('/var/lib/db/data', 'r+');
+ * const buf = allocAligned(4096, file.alignment.memory);
+ * const n = await file.read(buf, 0);
+ * ```
+ */
+export async function open(path: string, flags: string | number = 'r', options: OpenOptions = {}): Promise<AioFile> {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  const direct = options.direct ?? true;
+  const engineChoice = options.engine ?? 'auto';
+  if (!['auto', 'aio', 'threadpool'].includes(engineChoice)) {
+    throw new TypeError(`engine must be 'auto', 'aio' or 'threadpool', got ${String(engineChoice)}`);
+  }
+  if (options.size !== undefined) checkCount(options.size, 'size', 0, Number.MAX_SAFE_INTEGER);
+  const mode = options.mode === undefined ? 0o666 : checkCount(options.mode, 'mode', 0, 0o7777);
+  const osFlags = parseOpenFlags(flags) | (direct ? fs.constants.O_DIRECT : 0);
+
+  let fd: number;
+  try {
+    fd = await openAsync(path, osFlags, mode);
+  } catch (err) {
+    throw openError(err as NodeJS.ErrnoException, path, direct);
+  }
+  try {
+    const facts = fileFacts(fd);
+    if (options.size !== undefined && options.size > facts.size) {
+      if (facts.isBlockDevice) throw new RangeError(`size ${options.size} exceeds the device's ${facts.size} bytes`);
+      native.fallocate(fd, 0, 0, options.size);
+    }
+    const alignment = direct ? discoverAlignment(facts) : UNALIGNED;
+    const engine = engineChoice === 'auto' ? (direct ? 'aio' : 'threadpool') : engineChoice;
+    const backend = engine === 'aio' ? (options.queue ?? IoQueue.default()) : threadPool;
+    return new AioFile(fd, path, alignment, direct, facts.isBlockDevice, backend);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+}
+
+function openError(err: NodeJS.ErrnoException, path: string, direct: boolean): Error {
+  if (typeof err.errno !== 'number') return err;
+  let hint: string | undefined = `cannot open ${path}`;
+  if (direct && err.code === 'EINVAL') {
+    hint = `the file system of ${path} refuses O_DIRECT: pass { direct: false } to use buffered I/O through the thread pool`;
+  } else if (err.code === 'ENOENT') {
+    hint = `${path} does not exist (pass flags 'w+' to create it)`;
+  } else if (err.code === 'EACCES' || err.code === 'EPERM') {
+    hint = `no permission to open ${path}`;
+  }
+  return new AioError(err.errno, 'open', hint);
+}

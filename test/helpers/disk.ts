@@ -1,0 +1,103 @@
+/**
+ * Real files for the tests: a temporary folder on a disk file system that
+ * accepts O_DIRECT (never tmpfs, which only copies memory), and loop devices
+ * when running as root. Anything that cannot be had here yields a skip
+ * reason, which the tests print through node:test's skip.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+const TMPFS_MAGIC = 0x01021994;
+const O_DIRECT = fs.constants.O_DIRECT;
+
+function statfsType(dir: string): number | undefined {
+  try {
+    return Number(fs.statfsSync(dir).type);
+  } catch {
+    return undefined;
+  }
+}
+
+function acceptsDirect(dir: string): boolean {
+  const probe = path.join(dir, `.odirect-probe-${process.pid}`);
+  try {
+    const fd = fs.openSync(probe, fs.constants.O_RDWR | fs.constants.O_CREAT | O_DIRECT, 0o600);
+    fs.closeSync(fd);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.rmSync(probe, { force: true });
+  }
+}
+
+let cached: { dir?: string; skip?: string } | undefined;
+
+/** A folder on a disk file system with O_DIRECT, or why there is none. */
+export function diskDir(): { dir?: string; skip?: string } {
+  if (cached) return cached;
+  const candidates = [process.env.LINUX_AIO_TEST_DIR, os.tmpdir(), '/var/tmp', process.cwd()].filter(
+    (d): d is string => !!d,
+  );
+  for (const base of candidates) {
+    if (statfsType(base) === TMPFS_MAGIC) continue;
+    if (!acceptsDirect(base)) continue;
+    cached = { dir: fs.mkdtempSync(path.join(base, 'linux-aio-test-')) };
+    process.on('exit', () => fs.rmSync(cached!.dir!, { recursive: true, force: true }));
+    return cached;
+  }
+  cached = { skip: `no disk file system with O_DIRECT among ${candidates.join(', ')} (tmpfs is excluded)` };
+  return cached;
+}
+
+let counter = 0;
+/** A fresh path in the disk folder. */
+export function tempPath(name = 'file'): string {
+  const { dir } = diskDir();
+  if (!dir) throw new Error('diskDir() has no folder: check skip first');
+  return path.join(dir, `${name}-${process.pid}-${counter++}`);
+}
+
+/** Opens a new O_DIRECT file of `size` bytes (zero-filled), read-write. */
+export function openDirect(size = 0, name?: string): { fd: number; path: string } {
+  const p = tempPath(name);
+  const fd = fs.openSync(p, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | O_DIRECT, 0o600);
+  if (size > 0) fs.ftruncateSync(fd, size);
+  return { fd, path: p };
+}
+
+/** Why loop devices cannot be used here, or undefined when they can. */
+export function loopSkipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'loop devices need root';
+  if (!fs.existsSync('/dev/loop-control')) return 'no /dev/loop-control on this machine';
+  try {
+    execFileSync('losetup', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return 'losetup is not installed';
+  }
+  return undefined;
+}
+
+/** Attaches a loop device with direct I/O over a new backing file; detach() always cleans up. */
+export function attachLoop(sizeBytes: number, opts: { sectorSize?: number } = {}): { device: string; backing: string; detach: () => void } {
+  const backing = tempPath('loop-backing');
+  fs.writeFileSync(backing, '');
+  fs.truncateSync(backing, sizeBytes);
+  const args = ['--find', '--show'];
+  if (opts.sectorSize) args.push('--sector-size', String(opts.sectorSize));
+  args.push(backing);
+  const device = execFileSync('losetup', args, { encoding: 'utf8' }).trim();
+  return {
+    device,
+    backing,
+    detach: () => {
+      try {
+        execFileSync('losetup', ['--detach', device], { stdio: 'ignore' });
+      } finally {
+        fs.rmSync(backing, { force: true });
+      }
+    },
+  };
+}
