@@ -1,0 +1,195 @@
+/**
+ * 1,000 blocks of 4 KiB written and read back through a context much smaller
+ * than the batch: submit takes what fits (a partial count), throws AioError
+ * EAGAIN when nothing fits, and nothing is lost or duplicated on the way.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { AioError, IoContext, Iocb, allocAligned, type IoEvent } from '../src/index.js';
+import { diskDir, openDirect } from './helpers/disk.js';
+
+const BLOCKS = 1000;
+const BS = 4096;
+
+function fillBlock(buf: Buffer, i: number): void {
+  buf.writeUInt32LE(i, 0);
+  for (let k = 4; k < BS; k++) buf[k] = (i * 7 + k * 13) & 0xff;
+}
+
+function checkBlock(buf: Buffer, i: number): void {
+  assert.equal(buf.length, BS);
+  assert.equal(buf.readUInt32LE(0), i, `block ${i}: wrong index in its header`);
+  for (let k = 4; k < BS; k++) {
+    if (buf[k] !== ((i * 7 + k * 13) & 0xff)) assert.fail(`block ${i}: byte ${k} is ${buf[k]}`);
+  }
+}
+
+interface RunStats {
+  events: IoEvent[];
+  partialSubmits: number;
+  eagainThrown: number;
+  maxPerReap: number;
+}
+
+/**
+ * Submits all of `iocbs` through `ctx` by handing it everything that is left
+ * each time, as an application that ignores the context size would: submit
+ * says how many it took, EAGAIN says none.
+ */
+async function runAll(ctx: IoContext, iocbs: Iocb[], reap: 'sync' | 'async'): Promise<RunStats> {
+  const events: IoEvent[] = [];
+  let next = 0;
+  let partialSubmits = 0;
+  let eagainThrown = 0;
+  let maxPerReap = 0;
+  while (events.length < iocbs.length) {
+    if (next < iocbs.length) {
+      const rest = iocbs.slice(next);
+      const n = ctx.submit(rest);
+      assert.ok(n >= 1 && n <= rest.length, `submit returned ${n}`);
+      if (n < rest.length) partialSubmits++;
+      for (let i = next; i < next + n; i++) assert.equal(iocbs[i]!.inFlight, true);
+      for (let i = next + n; i < iocbs.length; i++) {
+        if (iocbs[i]!.inFlight) assert.fail(`iocb ${i} was not accepted but is marked in flight`);
+      }
+      next += n;
+      if (next < iocbs.length) {
+        // The context is full now: submitting more must fail with EAGAIN
+        // (from the library, or from the kernel when its per-CPU slots are
+        // elsewhere), and must leave the request untouched.
+        try {
+          const more = ctx.submit(iocbs.slice(next, next + 1));
+          next += more;
+        } catch (err) {
+          assert.ok(err instanceof AioError, `expected AioError, got ${String(err)}`);
+          assert.equal(err.code, 'EAGAIN');
+          assert.equal(err.errno, -11);
+          assert.equal(err.syscall, 'io_submit');
+          assert.equal(iocbs[next]!.inFlight, false);
+          eagainThrown++;
+        }
+      }
+    }
+    assert.ok(ctx.inFlight <= ctx.capacity, `inFlight ${ctx.inFlight} exceeds capacity ${ctx.capacity}`);
+    const got = reap === 'sync' ? ctx.getEvents(1, ctx.capacity) : await ctx.waitEvents(1, ctx.capacity);
+    assert.ok(got.length >= 1 && got.length <= ctx.capacity);
+    maxPerReap = Math.max(maxPerReap, got.length);
+    events.push(...got);
+  }
+  return { events, partialSubmits, eagainThrown, maxPerReap };
+}
+
+function checkAllOnce(events: IoEvent[], iocbs: Iocb[]): void {
+  assert.equal(events.length, BLOCKS);
+  const seen = new Set<number>();
+  for (const ev of events) {
+    const i = ev.data as number;
+    assert.equal(typeof i, 'number');
+    assert.ok(!seen.has(i), `block ${i} completed twice`);
+    seen.add(i);
+    assert.equal(ev.obj, iocbs[i], `event for block ${i} carries another Iocb`);
+    assert.equal(ev.res, BS, `block ${i}: res ${ev.res}`);
+    assert.equal(ev.res2, 0);
+    assert.equal(ev.obj.inFlight, false);
+  }
+  assert.equal(seen.size, BLOCKS);
+}
+
+test('1,000 4k blocks through a context smaller than the batch', async (t) => {
+  const { skip } = diskDir();
+  if (skip) return t.skip(skip);
+  const { fd, path } = openDirect(BLOCKS * BS, 'batch');
+  const ctx = IoContext.setup(32);
+  t.after(() => {
+    ctx.destroy();
+    fs.closeSync(fd);
+    fs.rmSync(path, { force: true });
+  });
+  assert.equal(ctx.maxEvents, 32);
+  assert.ok(ctx.capacity >= 32, `capacity ${ctx.capacity} < maxEvents`);
+  assert.ok(ctx.capacity < BLOCKS, `capacity ${ctx.capacity} is not smaller than the batch`);
+  t.diagnostic(`setup(32) gave capacity ${ctx.capacity}, reap mode ${ctx.reapMode}`);
+
+  // Writes, reaped with the blocking getEvents.
+  const writes: Iocb[] = [];
+  for (let i = 0; i < BLOCKS; i++) {
+    const buf = allocAligned(BS);
+    fillBlock(buf, i);
+    const cb = new Iocb().prepPwrite(fd, buf, i * BS);
+    cb.data = i;
+    writes.push(cb);
+  }
+  const w = await runAll(ctx, writes, 'sync');
+  checkAllOnce(w.events, writes);
+  assert.equal(ctx.inFlight, 0);
+  assert.ok(w.partialSubmits > 0, 'no submit was partial');
+  assert.ok(w.eagainThrown > 0, 'submit never threw EAGAIN on a full context');
+  assert.ok(w.maxPerReap > 1, 'completions were never reaped in bulk');
+
+  // What reached the disk, checked apart from the library.
+  const onDisk = fs.readFileSync(path);
+  assert.equal(onDisk.length, BLOCKS * BS);
+  for (let i = 0; i < BLOCKS; i++) checkBlock(onDisk.subarray(i * BS, (i + 1) * BS), i);
+
+  // Reads into fresh buffers, reaped with waitEvents, in reverse block order.
+  const reads: Iocb[] = [];
+  for (let i = 0; i < BLOCKS; i++) {
+    const buf = allocAligned(BS);
+    buf.fill(0xa5);
+    const cb = new Iocb().prepPread(fd, buf, i * BS);
+    cb.data = i;
+    reads.push(cb);
+  }
+  const order = [...reads].reverse();
+  const r = await runAll(ctx, order, 'async');
+  assert.equal(r.events.length, BLOCKS);
+  checkAllOnce(r.events, reads);
+  for (const ev of r.events) checkBlock(ev.obj.buffer as Buffer, ev.data as number);
+  assert.ok(r.partialSubmits > 0);
+
+  const stats = ctx.stats();
+  assert.equal(stats.submitted, 2 * BLOCKS);
+  assert.equal(stats.completed, 2 * BLOCKS);
+  assert.equal(stats.inFlight, 0);
+  assert.ok(stats.eagain > 0, `stats().eagain is ${stats.eagain}`);
+  assert.ok(stats.submitCalls >= (2 * BLOCKS) / ctx.capacity);
+  assert.ok(stats.reapCalls < 2 * BLOCKS, 'one reap per request: completions were not reaped in bulk');
+});
+
+test('a full context accepts nothing more until something is reaped', (t) => {
+  const { skip } = diskDir();
+  if (skip) return t.skip(skip);
+  const { fd, path } = openDirect(BS, 'full');
+  const ctx = IoContext.setup(1);
+  t.after(() => {
+    ctx.destroy();
+    fs.closeSync(fd);
+    fs.rmSync(path, { force: true });
+  });
+  const cap = ctx.capacity;
+  const cbs = Array.from({ length: cap + 5 }, () => new Iocb().prepPread(fd, allocAligned(BS), 0));
+  // More than fit, in one call: the front of the array is taken, no more
+  // than the capacity (fewer only if the kernel briefly holds slots on
+  // another CPU).
+  const accepted = ctx.submit(cbs);
+  assert.ok(accepted >= 1 && accepted <= cap, `accepted ${accepted} of capacity ${cap}`);
+  assert.equal(ctx.inFlight, accepted);
+  for (let i = 0; i < cbs.length; i++) assert.equal(cbs[i]!.inFlight, i < accepted, `iocb ${i}`);
+  const rest = cbs.slice(accepted);
+  if (accepted === cap) {
+    assert.throws(() => ctx.submit(rest), (err: unknown) =>
+      err instanceof AioError && err.code === 'EAGAIN' && err.errno === -11 &&
+      err.syscall === 'io_submit' && /full/.test(err.hint ?? ''));
+    assert.ok(ctx.stats().eagain > 0);
+  }
+  for (const cb of rest) assert.equal(cb.inFlight, false);
+  // An empty submit is not "full": it takes nothing and says so.
+  assert.equal(ctx.submit([]), 0);
+  // Reap one: now one more fits.
+  const got = ctx.getEvents(accepted, accepted);
+  assert.equal(got.length, accepted);
+  for (const ev of got) assert.equal(ev.res, BS);
+  assert.equal(ctx.submit(rest.slice(0, 1)), 1);
+  assert.equal(ctx.getEvents(1, 1)[0]!.obj, rest[0]);
+});
