@@ -113,13 +113,14 @@ export class ContextCore {
     } catch (err) {
       if (err instanceof AioError && err.code === 'EAGAIN') this.counters.eagain++;
       this.unstage(0, count);
+      this.clearBatch(count);
       throw err;
     }
     if (accepted < count) {
       this.counters.eagain++;
       this.unstage(accepted, count);
     }
-    this.bufs.length = 0;
+    this.clearBatch(count);
     if (accepted > 0) {
       if (this.inFlight === 0) busyContexts.add(this);
       this.inFlight += accepted;
@@ -130,7 +131,11 @@ export class ContextCore {
 
   private unstage(from: number, to: number): void {
     for (let row = from; row < to; row++) this.release(this.slotAt(row));
-    this.bufs.length = 0;
+  }
+
+  /** Drops the batch's references (the slots keep their own pins); cheaper than `length = 0`. */
+  private clearBatch(count: number): void {
+    for (let row = 0; row < count; row++) this.bufs[row] = undefined;
   }
 
   /** Frees a slot after its completion was handled. */
