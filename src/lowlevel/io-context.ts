@@ -4,6 +4,9 @@ import { checkCount, checkTimeout } from '../validate.js';
 import { ContextCore } from './context-core.js';
 import { Iocb } from './iocb.js';
 
+/** The longest delay a Node timer holds (setTimeout fires after 1 ms beyond it). */
+const MAX_TIMER_MS = 0x7fffffff;
+
 /** A completion, libaio's `struct io_event`. */
 export interface IoEvent {
   /** The `data` of the request's Iocb. */
@@ -187,6 +190,8 @@ export class IoContext implements Disposable {
    * The same as {@link getEvents}, as a Promise: waits on the context's
    * eventfd from the event loop, so timers and I/O go on meanwhile.
    * Resolves with `minNr` to `nr` events, or fewer when `timeoutMs` expires.
+   * A timeout beyond 2^31-1 ms (about 24.8 days, the most a Node timer can
+   * hold) waits without limit.
    */
   waitEvents(minNr: number, nr: number, timeoutMs?: number): Promise<IoEvent[]> {
     try {
@@ -199,7 +204,8 @@ export class IoContext implements Disposable {
       if (got.length >= minNr || timeout === 0) return Promise.resolve(got);
       return new Promise<IoEvent[]>((resolve, reject) => {
         const waiter: Waiter = { minNr, nr, got, resolve, reject, timer: undefined };
-        if (timeout > 0) waiter.timer = setTimeout(() => this.#finish(waiter), timeout);
+        // setTimeout turns delays beyond 2^31-1 ms into 1 ms: such a wait is unbounded instead.
+        if (timeout > 0 && timeout <= MAX_TIMER_MS) waiter.timer = setTimeout(() => this.#finish(waiter), timeout);
         this.#waiters.push(waiter);
         this.#core.arm(true);
       });
