@@ -220,6 +220,12 @@ static bool is_known_opcode(int64_t op) {
   }
 }
 
+/* The rows come from JavaScript: a NaN or out-of-range double converted to
+ * an integer type is undefined behaviour, so every field is checked first. */
+static bool whole_in_range(double d, double lo, double hi) {
+  return d >= lo && d <= hi && d == trunc(d);
+}
+
 static bool is_vectored(int op) { return op == IOCB_CMD_PREADV || op == IOCB_CMD_PWRITEV; }
 static bool has_buffer(int op) { return op == IOCB_CMD_PREAD || op == IOCB_CMD_PWRITE; }
 
@@ -228,20 +234,25 @@ static bool has_buffer(int op) { return op == IOCB_CMD_PREAD || op == IOCB_CMD_P
 static bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *iov_used) {
   const double *row = ctx->cmd + (size_t)i * CMD_STRIDE;
   double slot_d = row[CMD_SLOT], op_d = row[CMD_OPCODE], fd_d = row[CMD_FD], off_d = row[CMD_OFFSET];
-  if (!(slot_d >= 0 && slot_d < ctx->capacity && slot_d == trunc(slot_d))) {
+  if (!whole_in_range(slot_d, 0, (double)ctx->capacity - 1)) {
     throw_range(env, "request slot out of range");
     return false;
   }
-  if (!is_known_opcode((int64_t)op_d) || op_d != trunc(op_d)) {
+  if (!whole_in_range(op_d, 0, 255) || !is_known_opcode((int64_t)op_d)) {
     throw_range(env, "unknown opcode");
     return false;
   }
-  if (!(fd_d >= 0 && fd_d <= INT32_MAX && fd_d == trunc(fd_d))) {
+  if (!whole_in_range(fd_d, 0, INT32_MAX)) {
     throw_range(env, "fd must be a non-negative 32-bit integer");
     return false;
   }
-  if (!(off_d >= 0 && off_d <= 9007199254740991.0 && off_d == trunc(off_d))) {
+  if (!whole_in_range(off_d, 0, 9007199254740991.0)) {
     throw_range(env, "offset must be a non-negative safe integer");
+    return false;
+  }
+  if (!whole_in_range(row[CMD_RW_FLAGS], 0, UINT32_MAX) || !whole_in_range(row[CMD_RESFD], -1, INT32_MAX) ||
+      !whole_in_range(row[CMD_REQPRIO], -1, INT16_MAX) || !whole_in_range(row[CMD_AUX], 0, UINT32_MAX)) {
+    throw_range(env, "request flags, eventfd, priority or poll events out of range");
     return false;
   }
   uint32_t slot = (uint32_t)slot_d;

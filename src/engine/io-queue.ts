@@ -78,6 +78,7 @@ export class IoQueue implements IoBackend {
   readonly #pool: Request[] = [];
   #flushScheduled = false;
   #closed = false;
+  #onDrained: (() => void) | undefined;
   readonly #flush = (): void => this.#submitPending();
   #nextResolve: ((v: number) => void) | undefined;
   #nextReject: ((e: unknown) => void) | undefined;
@@ -148,10 +149,18 @@ export class IoQueue implements IoBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#pending.length > 0 || this.#core.inFlight > 0) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.#pending.length > 0 || this.#core.inFlight > 0) {
+      await new Promise<void>((resolve) => (this.#onDrained = resolve));
     }
     this.#core.destroy();
+  }
+
+  /** Lets a pending close() go on once nothing is queued or in flight. */
+  #checkDrained(): void {
+    if (!this.#onDrained || this.#pending.length > 0 || this.#core.inFlight > 0) return;
+    const resolve = this.#onDrained;
+    this.#onDrained = undefined;
+    resolve();
   }
 
   #enqueue(opcode: number, owner: RequestOwner, fd: number, buf: unknown, position: number,
@@ -195,7 +204,10 @@ export class IoQueue implements IoBackend {
       this.#settle(req, undefined, abortError(signal));
       // A queued request never reached the kernel: it is done with now. One
       // in the kernel is finished (and its buffer unpinned) at its completion.
-      if (queued) this.#finish(req);
+      if (queued) {
+        this.#finish(req);
+        this.#checkDrained();
+      }
     };
     signal.addEventListener('abort', req.onAbort, { once: true });
   }
@@ -225,8 +237,15 @@ export class IoQueue implements IoBackend {
       for (let i = 0; i < accepted; i++) this.#pending.shift()!.inKernel = true;
       if (accepted < room) break;
     }
-    if (core.inFlight > 0) core.arm(true);
-    else if (this.#pending.length > 0) this.#retryLater();
+    if (core.inFlight > 0) {
+      core.arm(true);
+    } else {
+      // Nothing in the kernel (every request refused, say): stop watching, or
+      // the armed eventfd would keep the event loop alive for good.
+      core.arm(false);
+      if (this.#pending.length > 0) this.#retryLater();
+      else this.#checkDrained();
+    }
   }
 
   /** The kernel refused everything with nothing in flight to wait for: try again shortly. */
@@ -259,6 +278,7 @@ export class IoQueue implements IoBackend {
       process.nextTick(this.#flush);
     } else if (core.inFlight === 0) {
       core.arm(false);
+      this.#checkDrained();
     }
   }
 
