@@ -6,7 +6,9 @@
  * completion during reap(). A whole batch thus costs one Node-API crossing
  * each way, and no per-request objects cross the boundary. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -332,6 +334,21 @@ static bool size_iov_arena(napi_env env, aio_ctx *ctx, uint32_t count, napi_valu
   return false;
 }
 
+/* io_submit failed on the first request of the batch: say what we know. */
+static const char *submit_hint(int err, const struct iocb *cb, char *buf, size_t len) {
+  if (err == EBADF) {
+    /* The request's fd, or the eventfd it notifies, is not open. */
+    bool fd_open = fcntl((int)cb->aio_fildes, F_GETFD) >= 0;
+    if (!fd_open || (cb->aio_flags & IOCB_FLAG_RESFD) == 0)
+      snprintf(buf, len, "fd %u is not an open file descriptor (was it closed?)", cb->aio_fildes);
+    else
+      snprintf(buf, len, "the eventfd %u given to setEventfd is not an open file descriptor", cb->aio_resfd);
+    return buf;
+  }
+  if (err == EAGAIN) return "the kernel's completion queue is full: reap completions first";
+  return NULL;
+}
+
 /* submit(handle, count, bufs) -> number of requests the kernel accepted. */
 static napi_value js_submit(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -354,7 +371,8 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   int ret = count == 0 ? 0 : sys_io_submit(ctx->id, count, ctx->batch);
   if (ret < 0) {
     int err = errno;
-    return throw_errno(env, err, "io_submit", NULL);
+    char hint[160];
+    return throw_errno(env, err, "io_submit", submit_hint(err, ctx->batch[0], hint, sizeof(hint)));
   }
   ctx->in_flight += (uint32_t)ret;
   napi_value out;

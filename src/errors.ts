@@ -37,10 +37,13 @@ export class AioError extends Error {
 /** The errno name of a positive or negative error number (`22` → `'EINVAL'`). */
 export function errnoName(errno: number): string {
   try {
-    return util.getSystemErrorName(-Math.abs(errno));
+    const name = util.getSystemErrorName(-Math.abs(errno));
+    // Node answers "Unknown system error -N" for numbers it has no name for.
+    if (/^E[A-Z0-9]+$/.test(name)) return name;
   } catch {
-    return `E${Math.abs(errno)}`;
+    /* not an errno at all */
   }
+  return `E${Math.abs(errno)}`;
 }
 
 native.setErrorClass(AioError);
