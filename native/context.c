@@ -184,6 +184,14 @@ static napi_value js_destroy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A buffer whose ArrayBuffer was transferred (structuredClone, postMessage)
+ * after the request was prepared has no memory left: refuse it rather than
+ * silently move no bytes (or, in a vector, shift the other buffers). */
+static bool is_detached(napi_env env, napi_value ab) {
+  bool detached = false;
+  return napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && detached;
+}
+
 static bool view_info(napi_env env, napi_value v, void **data, size_t *len) {
   bool is_view = false;
   if (napi_is_typedarray(env, v, &is_view) == napi_ok && is_view) {
@@ -191,6 +199,7 @@ static bool view_info(napi_env env, napi_value v, void **data, size_t *len) {
     size_t length, offset;
     napi_value ab;
     if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset) != napi_ok) return false;
+    if (is_detached(env, ab)) return false;
     static const size_t sizes[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
     *len = length * ((size_t)type < sizeof(sizes) / sizeof(sizes[0]) ? sizes[type] : 1);
     return true;
@@ -198,7 +207,8 @@ static bool view_info(napi_env env, napi_value v, void **data, size_t *len) {
   if (napi_is_dataview(env, v, &is_view) == napi_ok && is_view) {
     napi_value ab;
     size_t offset;
-    return napi_get_dataview_info(env, v, len, data, &ab, &offset) == napi_ok;
+    if (napi_get_dataview_info(env, v, len, data, &ab, &offset) != napi_ok) return false;
+    return !is_detached(env, ab);
   }
   return false;
 }
@@ -282,7 +292,7 @@ static bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, s
     void *data = NULL;
     size_t len = 0;
     if (!view_info(env, b, &data, &len)) {
-      throw_type(env, "buffer must be a TypedArray, Buffer or DataView");
+      throw_type(env, "buffer must be a TypedArray, Buffer or DataView, not detached");
       return false;
     }
     cb->aio_buf = (uint64_t)(uintptr_t)data;
@@ -305,7 +315,7 @@ static bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, s
     napi_value e;
     if (napi_get_element(env, b, k, &e) != napi_ok) return false;
     if (!view_info(env, e, &iov[k].iov_base, &iov[k].iov_len)) {
-      throw_type(env, "each buffer of a vectored request must be a TypedArray, Buffer or DataView");
+      throw_type(env, "each buffer of a vectored request must be a TypedArray, Buffer or DataView, not detached");
       return false;
     }
   }
@@ -340,7 +350,7 @@ static const char *submit_hint(int err, const struct iocb *cb, char *buf, size_t
     /* The request's fd, or the eventfd it notifies, is not open. */
     bool fd_open = fcntl((int)cb->aio_fildes, F_GETFD) >= 0;
     if (!fd_open || (cb->aio_flags & IOCB_FLAG_RESFD) == 0)
-      snprintf(buf, len, "fd %u is not an open file descriptor (was it closed?)", cb->aio_fildes);
+      snprintf(buf, len, "fd %u is not an open file descriptor: was it closed?", cb->aio_fildes);
     else
       snprintf(buf, len, "the eventfd %u given to setEventfd is not an open file descriptor", cb->aio_resfd);
     return buf;

@@ -50,7 +50,16 @@ export function addressRemainder(view: ArrayBufferView, alignment: number): numb
   return (base + view.byteOffset) % alignment;
 }
 
-/** True when the view's address is a multiple of `alignment`. */
+/**
+ * True when the view's address is a multiple of `alignment`.
+ * @throws RangeError when `alignment` is not a power of two from 1 to 2^30
+ */
 export function isAddressAligned(view: ArrayBufferView, alignment: number): boolean {
+  if (
+    typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment < 1 ||
+    alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0
+  ) {
+    throw new RangeError(`alignment must be a power of two from 1 to 2^30, got ${String(alignment)}`);
+  }
   return addressRemainder(view, alignment) === 0;
 }

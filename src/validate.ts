@@ -36,7 +36,31 @@ export function checkView(buf: unknown, name = 'buffer'): ArrayBufferView {
   if (!ArrayBuffer.isView(buf)) {
     throw new TypeError(`${name} must be a Buffer, TypedArray or DataView, got ${describe(buf)}`);
   }
+  if (isDetached(buf)) {
+    throw new TypeError(`${name} is detached: its ArrayBuffer was transferred, and it has no memory`);
+  }
   return buf;
+}
+
+/**
+ * True when the view's ArrayBuffer was transferred (structuredClone,
+ * postMessage): a detached view has no memory, and a request built on it
+ * would silently move no bytes. Only empty views need the full test.
+ */
+function isDetached(view: ArrayBufferView): boolean {
+  let length: number;
+  try {
+    length = view.byteLength;
+  } catch {
+    return true; // a DataView over a detached buffer throws here
+  }
+  if (length !== 0 || view.buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(view.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 export function checkViews(bufs: unknown, name = 'buffers'): ArrayBufferView[] {

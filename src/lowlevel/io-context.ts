@@ -117,13 +117,14 @@ export class IoContext implements Disposable {
     }
     for (let i = 0; i < count; i++) {
       const cb = iocbs[i];
-      if (!(cb instanceof Iocb)) {
+      try {
+        if (!(cb instanceof Iocb)) throw new TypeError(`iocbs[${i}] is not an Iocb`);
+        // (an object made with Object.create(Iocb.prototype) throws TypeError here)
+        if (cb.opcode === -1) throw new Error(`iocbs[${i}] was never prepared`);
+        if (cb._context !== undefined) throw new Error(`iocbs[${i}] is already in flight`);
+      } catch (err) {
         this.#unmark(iocbs, 0, i);
-        throw new TypeError(`iocbs[${i}] is not an Iocb`);
-      }
-      if (cb.opcode === -1 || cb._context !== undefined) {
-        this.#unmark(iocbs, 0, i);
-        throw new Error(cb.opcode === -1 ? `iocbs[${i}] was never prepared` : `iocbs[${i}] is already in flight`);
+        throw err;
       }
       cb._context = this;
     }
