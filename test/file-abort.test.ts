@@ -1,0 +1,297 @@
+/**
+ * Per-request options (issue 3). `signal`: the promise rejects with an
+ * AbortError at once, whether the request was never made (already aborted),
+ * waiting in the queue (it never reaches the kernel) or in the kernel (which
+ * still completes it, into a buffer that stays pinned until then). `flags`:
+ * RWF flags per request, DSYNC and NOWAIT.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { open, allocAligned, AioError, IoQueue, RWF, type AioFile, type OpenOptions } from '../src/index.js';
+import { diskDir, tempPath } from './helpers/disk.js';
+import { forceGC } from './helpers/gc.js';
+
+const BLOCK = 4096;
+const BLOCKS = 256;
+
+async function fixture(t: TestContext, options: OpenOptions = {}): Promise<{ file: AioFile; path: string; data: Buffer } | undefined> {
+  const { skip } = diskDir();
+  if (skip) {
+    t.skip(skip);
+    return undefined;
+  }
+  const path = tempPath('abort');
+  const data = randomFillSync(Buffer.alloc(BLOCKS * BLOCK));
+  fs.writeFileSync(path, data);
+  const file = await open(path, 'r+', options);
+  t.after(async () => {
+    await file.close();
+    fs.rmSync(path, { force: true });
+  });
+  return { file, path, data };
+}
+
+function isAbortError(reason?: unknown): (err: unknown) => boolean {
+  return (err: unknown) => {
+    assert.ok(err instanceof Error);
+    assert.equal(err.name, 'AbortError');
+    assert.equal((err as Error & { code?: string }).code, 'ABORT_ERR');
+    if (reason !== undefined) assert.equal(err.cause, reason, 'the cause is the signal\'s reason');
+    return true;
+  };
+}
+
+/** Resolves after the IoQueue's flush, which was scheduled with process.nextTick before this. */
+const afterFlush = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+test('a signal already aborted rejects at once, and nothing reaches the kernel', async (t) => {
+  const queue = new IoQueue({ depth: 8 });
+  t.after(() => queue.close());
+  const f = await fixture(t, { queue });
+  if (!f) return;
+  const { file } = f;
+  const reason = new Error('no longer wanted');
+  const signal = AbortSignal.abort(reason);
+  const buf = allocAligned(BLOCK, file.alignment.memory);
+  await assert.rejects(file.read(buf, 0, { signal }), isAbortError(reason));
+  await assert.rejects(file.write(buf, 0, { signal }), isAbortError(reason));
+  await assert.rejects(file.readv([buf], 0, { signal }), isAbortError(reason));
+  await assert.rejects(file.writev([buf], 0, { signal }), isAbortError(reason));
+  await assert.rejects(file.readAt(5, 10, { signal }), isAbortError(reason));
+  const s = queue.stats();
+  assert.equal(s.submitted + s.submitCalls + s.queued, 0, 'nothing was queued or submitted');
+  assert.equal(file.inFlight, 0, 'nothing is counted as in flight');
+  assert.ok(fs.readFileSync(f.path).equals(f.data), 'the refused writes wrote nothing');
+});
+
+test('a signal already aborted rejects at once on the thread pool too', async (t) => {
+  const f = await fixture(t, { direct: false });
+  if (!f) return;
+  const { file } = f;
+  const signal = AbortSignal.abort();
+  await assert.rejects(file.read(Buffer.alloc(10), 0, { signal }), isAbortError(signal.reason));
+  await assert.rejects(file.write(Buffer.alloc(10), 0, { signal }), isAbortError(signal.reason));
+  assert.equal(file.inFlight, 0);
+  assert.ok(fs.readFileSync(f.path).equals(f.data));
+});
+
+test('aborting requests waiting in the queue rejects them; they never reach the kernel', async (t) => {
+  const queue = new IoQueue({ depth: 1 });
+  t.after(() => queue.close());
+  const f = await fixture(t, { queue });
+  if (!f) return;
+  const { file, data } = f;
+  const controller = new AbortController();
+  const read = (block: number, signal?: AbortSignal): { buf: Buffer; p: Promise<number> } => {
+    const buf = allocAligned(BLOCK, file.alignment.memory);
+    return { buf, p: file.read(buf, block * BLOCK, signal ? { signal } : undefined) };
+  };
+  const head = read(0);
+  const doomed = Array.from({ length: 30 }, (_, i) => read(1 + i, controller.signal));
+  const tail = read(100);
+  const rejections = doomed.map((d) => assert.rejects(d.p, isAbortError(controller.signal.reason)));
+  await afterFlush();
+  const before = queue.stats();
+  assert.equal(before.inFlight, 1, 'depth 1: the head is in the kernel');
+  assert.equal(before.queued, 31, 'the rest wait in the FIFO');
+  assert.equal(file.inFlight, 32);
+
+  controller.abort();
+  assert.equal(queue.stats().queued, 1, 'the aborted requests left the FIFO at once');
+  assert.equal(file.inFlight, 2, 'and are no longer counted by the file');
+  await Promise.all(rejections);
+
+  assert.equal(await head.p, BLOCK);
+  assert.ok(head.buf.equals(data.subarray(0, BLOCK)));
+  assert.equal(await tail.p, BLOCK, 'a request behind the aborted ones still runs');
+  assert.ok(tail.buf.equals(data.subarray(100 * BLOCK, 101 * BLOCK)));
+  const s = queue.stats();
+  assert.equal(s.submitted, 2, 'only the two requests not aborted were submitted');
+  assert.equal(s.completed, 2);
+  assert.equal(s.queued, 0);
+  assert.ok(doomed.every((d) => d.buf.every((b) => b === 0)), 'no aborted request touched its buffer');
+});
+
+test('aborting a read in the kernel rejects at once; the data still lands in its buffer', async (t) => {
+  const queue = new IoQueue({ depth: 8 });
+  t.after(() => queue.close());
+  const f = await fixture(t, { queue });
+  if (!f) return;
+  const { file, data } = f;
+  const controller = new AbortController();
+  const buf = allocAligned(4 * BLOCK, file.alignment.memory);
+  let inFlightAtRejection = -1;
+  const p = file.read(buf, 8 * BLOCK, { signal: controller.signal });
+  const rejected = assert.rejects(p.catch((err: unknown) => {
+    inFlightAtRejection = queue.stats().inFlight;
+    throw err;
+  }), isAbortError(controller.signal.reason));
+  await afterFlush();
+  assert.equal(queue.stats().inFlight, 1, 'the read is in the kernel');
+  controller.abort();
+  await rejected;
+  assert.equal(inFlightAtRejection, 1, 'the promise rejected before the kernel completed the read');
+  assert.equal(file.inFlight, 1, 'the file still counts it until the kernel is done');
+
+  await until(() => queue.stats().inFlight === 0, 'the kernel to complete the aborted read');
+  assert.equal(file.inFlight, 0);
+  assert.equal(queue.stats().completed, 1);
+  assert.ok(buf.equals(data.subarray(8 * BLOCK, 12 * BLOCK)), 'the kernel filled the buffer all the same');
+});
+
+test('an aborted write in the kernel keeps its buffer alive: the data lands even when the caller drops it', async (t) => {
+  const queue = new IoQueue({ depth: 64 });
+  t.after(() => queue.close());
+  const f = await fixture(t, { queue });
+  if (!f) return;
+  const { file, path, data } = f;
+  const expected = Buffer.from(data);
+  const controller = new AbortController();
+  const rejections: Promise<void>[] = [];
+  const weak: WeakRef<ArrayBufferLike>[] = [];
+  // The buffers are made in a function that returns nothing: once aborted,
+  // only the library holds them.
+  ((): void => {
+    for (let i = 0; i < 32; i++) {
+      const buf = allocAligned(16 * BLOCK, file.alignment.memory);
+      randomFillSync(buf);
+      weak.push(new WeakRef(buf.buffer));
+      buf.copy(expected, i * 4 * BLOCK, 0, 4 * BLOCK);
+      // Only the first 4 blocks of each buffer are written; the view keeps
+      // the whole allocation reachable only through the request.
+      rejections.push(assert.rejects(file.write(buf.subarray(0, 4 * BLOCK), i * 4 * BLOCK, { signal: controller.signal }),
+        isAbortError()));
+    }
+  })();
+  await afterFlush();
+  assert.equal(queue.stats().inFlight, 32, 'all 32 writes are in the kernel');
+  controller.abort();
+  await Promise.all(rejections);
+  // Still in the same turn of the event loop: no completion can have been
+  // reaped yet, so every buffer must survive a full collection.
+  forceGC();
+  const inKernel = queue.stats().inFlight;
+  const alive = weak.filter((w) => w.deref() !== undefined).length;
+  assert.equal(inKernel, 32, 'nothing reaped yet');
+  assert.equal(alive, 32, 'every buffer of an unreaped request survives garbage collection');
+  // Collect, and churn memory so that freed backing stores would be reused.
+  for (let i = 0; i < 3; i++) {
+    forceGC();
+    for (let j = 0; j < 64; j++) allocAligned(16 * BLOCK).fill(0xdd);
+  }
+  await until(() => queue.stats().inFlight === 0, 'the kernel to complete the aborted writes');
+  assert.equal(file.inFlight, 0);
+  await file.fsync();
+  assert.ok(fs.readFileSync(path).equals(expected), 'every aborted write landed with its own bytes');
+});
+
+test('close waits for an aborted request that is still in the kernel', async (t) => {
+  const queue = new IoQueue({ depth: 8 });
+  t.after(() => queue.close());
+  const f = await fixture(t, { queue });
+  if (!f) return;
+  const { file } = f;
+  const controller = new AbortController();
+  const p = file.read(allocAligned(BLOCK, file.alignment.memory), 0, { signal: controller.signal });
+  const rejected = assert.rejects(p, isAbortError());
+  await afterFlush();
+  controller.abort();
+  await rejected;
+  assert.equal(queue.stats().inFlight, 1);
+  await file.close();
+  assert.equal(queue.stats().inFlight, 0, 'close resolved only after the kernel finished the request');
+  assert.equal(queue.stats().completed, 1);
+});
+
+test('aborting after completion changes nothing; one signal can abort many requests', async (t) => {
+  const f = await fixture(t);
+  if (!f) return;
+  const { file, data } = f;
+  const controller = new AbortController();
+  const buf = allocAligned(BLOCK, file.alignment.memory);
+  assert.equal(await file.read(buf, 0, { signal: controller.signal }), BLOCK);
+  controller.abort(); // nothing to abort any more: no unhandled rejection, no throw
+  assert.ok(buf.equals(data.subarray(0, BLOCK)));
+
+  const shared = new AbortController();
+  const many = Array.from({ length: 20 }, (_, i) =>
+    file.read(allocAligned(BLOCK, file.alignment.memory), i * BLOCK, { signal: shared.signal }));
+  shared.abort();
+  const results = await Promise.allSettled(many);
+  assert.ok(results.every((r) => r.status === 'rejected' && (r.reason as Error).name === 'AbortError'),
+    'every request sharing the signal rejected');
+  await until(() => file.inFlight === 0, 'the file to have nothing in flight');
+});
+
+test('aborting a thread-pool request in flight rejects at once; close still waits for it', async (t) => {
+  const f = await fixture(t, { direct: false });
+  if (!f) return;
+  const { file, data } = f;
+  const controller = new AbortController();
+  const buf = Buffer.alloc(64 * 1024);
+  const p = file.read(buf, 0, { signal: controller.signal });
+  assert.equal(file.inFlight, 1);
+  controller.abort();
+  await assert.rejects(p, isAbortError());
+  await file.close();
+  assert.equal(file.inFlight, 0);
+  assert.ok(buf.equals(data.subarray(0, buf.length)), 'the pool finished the read into the buffer');
+});
+
+test('RWF.DSYNC: a durable write per request', async (t) => {
+  const f = await fixture(t);
+  if (!f) return;
+  const { file, path } = f;
+  const bufs = Array.from({ length: 8 }, (_, i) => allocAligned(BLOCK, file.alignment.memory).fill(0x10 + i));
+  const n = await Promise.all(bufs.map((b, i) => file.write(b, i * BLOCK, { flags: RWF.DSYNC })));
+  assert.deepEqual(n, new Array(8).fill(BLOCK));
+  assert.equal(await file.writev([bufs[0]!, bufs[1]!], 20 * BLOCK, { flags: RWF.DSYNC | RWF.SYNC }), 2 * BLOCK);
+  const disk = fs.readFileSync(path);
+  bufs.forEach((b, i) => assert.ok(disk.subarray(i * BLOCK, (i + 1) * BLOCK).equals(b), `block ${i}`));
+  assert.ok(disk.subarray(20 * BLOCK, 22 * BLOCK).equals(Buffer.concat([bufs[0]!, bufs[1]!])));
+});
+
+test('RWF.NOWAIT on an O_DIRECT read either reads or fails with AioError EAGAIN', async (t) => {
+  const f = await fixture(t);
+  if (!f) return;
+  const { file, data } = f;
+  const nowaitReads = async (phase: string): Promise<void> => {
+    let ok = 0;
+    let eagain = 0;
+    const results = await Promise.allSettled(Array.from({ length: 32 }, async (_, i) => {
+      const buf = allocAligned(BLOCK, file.alignment.memory);
+      const n = await file.read(buf, i * BLOCK, { flags: RWF.NOWAIT });
+      assert.equal(n, BLOCK);
+      assert.ok(buf.equals(data.subarray(i * BLOCK, (i + 1) * BLOCK)), `block ${i}`);
+    }));
+    for (const r of results) {
+      if (r.status === 'fulfilled') {
+        ok++;
+        continue;
+      }
+      const err = r.reason as unknown;
+      assert.ok(err instanceof AioError, `a NOWAIT failure is an AioError: ${String(err)}`);
+      assert.equal(err.code, 'EAGAIN');
+      assert.equal(err.errno, -11);
+      eagain++;
+    }
+    t.diagnostic(`RWF.NOWAIT reads ${phase}: ${ok} read, ${eagain} EAGAIN`);
+    assert.equal(ok + eagain, 32);
+    assert.equal(file.inFlight, 0);
+  };
+  // The file was just written through the page cache: with dirty pages over
+  // the range, a direct read would have to wait for writeback.
+  await nowaitReads('over dirty page cache');
+  await file.fsync();
+  await nowaitReads('after fsync');
+});
