@@ -72,9 +72,16 @@ function load(): NativeAddon {
   if (process.platform !== 'linux') {
     throw new Error(`linux-aio needs Linux (this is ${process.platform}); use node:fs instead`);
   }
+  const require = createRequire(import.meta.url);
+  // An addon built elsewhere (the sanitizer build of `npm run test:asan`, say).
+  const override = process.env.LINUX_AIO_ADDON;
+  if (override) {
+    const file = path.resolve(override);
+    if (!fs.existsSync(file)) throw new Error(`linux-aio: LINUX_AIO_ADDON names ${file}, which does not exist`);
+    return require(file) as NativeAddon;
+  }
   const root = packageRoot();
   const candidates = ['build/Release/linux_aio.node', 'build/Debug/linux_aio.node'];
-  const require = createRequire(import.meta.url);
   for (const rel of candidates) {
     const file = path.join(root, rel);
     if (fs.existsSync(file)) return require(file) as NativeAddon;

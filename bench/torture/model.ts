@@ -1,0 +1,595 @@
+/**
+ * The torture model check (issue 6): a seeded random stream of reads,
+ * writes, readv/writev and fsync/fdatasync at random aligned offsets and
+ * lengths, across several files, at queue depths from 1 to 256, checked
+ * against a shadow copy of every file kept in memory.
+ *
+ * The stream of operations is a pure function of the seed: the i-th
+ * operation (its file, offset, length, buffer split and the bytes it
+ * writes) is the same on every run. What varies from run to run is only the
+ * interleaving in the kernel. Operations that overlap one in flight wait
+ * for it (a read overlapping a write in flight has no defined result), so
+ * every read has exactly one right answer, which the model holds.
+ *
+ * Every written 512-byte sector carries a stamp (operation number, file,
+ * offset), so a wrong read says where its bytes came from.
+ *
+ * Used by test/torture-model.test.ts (100,000 operations in `npm test`) and
+ * by bench/torture/main.ts (`npm run torture -- --ops N --seed S`).
+ * @module
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { AioError, IoQueue, allocAligned, open, type AioFile } from '../../src/index.js';
+
+/** What to run. */
+export interface TortureOptions {
+  /** 32-bit seed: the same seed gives the same operations. */
+  seed: number;
+  /** How many operations. */
+  ops: number;
+  /** Folder on a file system with O_DIRECT (not tmpfs). */
+  dir: string;
+  /** How many files (default 4). */
+  files?: number;
+  /** Bytes per file (default 8 MiB). */
+  fileSize?: number;
+  /** Largest request in bytes (default 64 KiB). */
+  maxLength?: number;
+  /** Operations per phase; each phase has its own queue depth and concurrency (default 5,000). */
+  phaseOps?: number;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  /**
+   * Called between phases with the file paths, for the self-test that
+   * proves a wrong byte on disk is caught (it changes a file behind the
+   * model's back).
+   */
+  betweenPhases?: (phase: number, paths: readonly string[]) => void;
+}
+
+/** What was checked. */
+export interface TortureResult {
+  seed: number;
+  ops: number;
+  reads: number;
+  writes: number;
+  readvs: number;
+  writevs: number;
+  syncs: number;
+  /** Reads whose AbortSignal fired: the promise rejected with AbortError, or the read had already finished. */
+  aborted: number;
+  /** Reads that ended at or past the end of the file (short counts checked). */
+  shortReads: number;
+  bytesWritten: number;
+  /** Bytes of reads compared with the model. */
+  bytesVerified: number;
+  /** Bytes compared with the model after the last phase, read back through node:fs. */
+  finalBytesVerified: number;
+  /** Operations that had to wait for an overlapping one in flight. */
+  stalls: number;
+  /** Most operations in flight at once. */
+  maxInFlight: number;
+  phases: PhaseSpec[];
+  ms: number;
+}
+
+/** The error a wrong result throws: it names the seed and the operation. */
+export class TortureFailure extends Error {
+  constructor(message: string, readonly seed: number, readonly opIndex: number) {
+    super(`${message}\n  seed ${hex(seed)}, operation #${opIndex}; replay: npm run torture -- --seed ${hex(seed)} --ops <N>`);
+    this.name = 'TortureFailure';
+  }
+}
+
+export function hex(seed: number): string {
+  return `0x${(seed >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** Parses a seed written in decimal or 0x hex. */
+export function parseSeed(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`seed must be a 32-bit unsigned integer, got ${s}`);
+  return n >>> 0;
+}
+
+/** sfc32: a small, fast, seedable generator. */
+export class Rng {
+  #a: number;
+  #b: number;
+  #c: number;
+  #d: number;
+  constructor(seed: number) {
+    this.#a = 0x9e3779b9;
+    this.#b = 0x243f6a88;
+    this.#c = 0xb7e15162;
+    this.#d = seed >>> 0;
+    for (let i = 0; i < 15; i++) this.u32();
+  }
+  u32(): number {
+    const a = this.#a, b = this.#b, c = this.#c, d = this.#d;
+    const t = (((a + b) | 0) + d) | 0;
+    this.#d = (d + 1) | 0;
+    this.#a = b ^ (b >>> 9);
+    this.#b = (c + (c << 3)) | 0;
+    const r = (c << 21) | (c >>> 11);
+    this.#c = (r + t) | 0;
+    return t >>> 0;
+  }
+  /** 0 <= x < 1 */
+  float(): number {
+    return this.u32() / 4294967296;
+  }
+  /** 0 <= x < n */
+  int(n: number): number {
+    return Math.floor(this.float() * n);
+  }
+  /** lo <= x <= hi */
+  range(lo: number, hi: number): number {
+    return lo + this.int(hi - lo + 1);
+  }
+}
+
+export type OpKind = 'read' | 'write' | 'readv' | 'writev' | 'fsync' | 'fdatasync';
+
+/** One operation of the stream. */
+export interface Op {
+  index: number;
+  kind: OpKind;
+  file: number;
+  /** Byte offset (aligned). */
+  offset: number;
+  /** Bytes asked for (aligned). */
+  length: number;
+  /** Vectored: the byte length of each buffer, in order. Plain: one entry. */
+  pieces: number[];
+  /** The view type each piece is handed over as. */
+  view: 'buffer' | 'u32' | 'f64' | 'dataview';
+  /** Read only: abort it ('queued': before it reaches the kernel; 'flight': after). */
+  abort: 'none' | 'queued' | 'flight';
+}
+
+/** The knobs of one phase. */
+export interface PhaseSpec {
+  /** IoQueue depth. */
+  depth: number;
+  /** Operations the generator keeps outstanding (may exceed depth: the rest wait in the queue's FIFO). */
+  concurrency: number;
+  reap: 'auto' | 'syscall';
+  /** One queue for all files, or one per file. */
+  queues: 'shared' | 'per-file';
+}
+
+const SECTOR = 512;
+const MAX_DEPTH = 256;
+const MAX_CONCURRENCY = 512;
+
+/** The phase parameters for phase `p`; phase 0 is always the deepest. */
+export function phaseSpec(rng: Rng, p: number): PhaseSpec {
+  if (p === 0) return { depth: MAX_DEPTH, concurrency: MAX_CONCURRENCY, reap: 'auto', queues: 'shared' };
+  const depth = Math.max(1, Math.min(MAX_DEPTH, Math.round(2 ** (rng.float() * 8))));
+  const factor = [0.5, 1, 1, 2, 4][rng.int(5)]!;
+  const concurrency = Math.max(1, Math.min(MAX_CONCURRENCY, Math.round(depth * factor)));
+  return {
+    depth,
+    concurrency,
+    reap: rng.int(4) === 0 ? 'syscall' : 'auto',
+    queues: rng.int(4) === 0 ? 'per-file' : 'shared',
+  };
+}
+
+/**
+ * The operation generator: op `i` depends only on the seed and `i`'s
+ * predecessors, never on timing.
+ */
+export class OpStream {
+  readonly #rng: Rng;
+  readonly #files: number;
+  readonly #fileSize: number;
+  readonly #unit: number;
+  readonly #maxUnits: number;
+  #next = 0;
+
+  constructor(seed: number, files: number, fileSize: number, unit: number, maxLength: number) {
+    this.#rng = new Rng(seed ^ 0x5eed0f05);
+    this.#files = files;
+    this.#fileSize = fileSize;
+    this.#unit = unit;
+    this.#maxUnits = Math.max(1, Math.floor(maxLength / unit));
+  }
+
+  #units(): number {
+    const r = this.#rng, max = this.#maxUnits;
+    // Mostly small requests, some middling, a few as large as allowed.
+    const roll = r.int(100);
+    if (roll < 60) return r.range(1, Math.min(max, 8));
+    if (roll < 90) return r.range(1, Math.min(max, 32));
+    return r.range(1, max);
+  }
+
+  next(): Op {
+    const r = this.#rng;
+    const index = this.#next++;
+    const roll = r.int(1000);
+    const kind: OpKind =
+      roll < 380 ? 'read' : roll < 700 ? 'write' : roll < 830 ? 'readv' : roll < 990 ? 'writev' : roll < 995 ? 'fsync' : 'fdatasync';
+    const file = r.int(this.#files);
+    if (kind === 'fsync' || kind === 'fdatasync') {
+      return { index, kind, file, offset: 0, length: 0, pieces: [], view: 'buffer', abort: 'none' };
+    }
+    const unit = this.#unit;
+    const fileUnits = this.#fileSize / unit;
+    const units = Math.min(this.#units(), fileUnits);
+    let startUnit: number;
+    const place = r.int(100);
+    if (place < 5) {
+      // A hot spot at the start of each file: the same blocks over and over.
+      startUnit = r.int(Math.max(1, Math.min(fileUnits - units + 1, 1024)));
+    } else if (place < 8 && (kind === 'read' || kind === 'readv')) {
+      // A read that runs into or past the end of the file: a short count.
+      startUnit = fileUnits - units + r.range(1, units);
+    } else {
+      startUnit = r.int(fileUnits - units + 1);
+    }
+    let pieces: number[];
+    if (kind === 'readv' || kind === 'writev') {
+      const n = r.range(1, Math.min(units, 8));
+      // Split `units` into n positive parts.
+      const cuts = new Set<number>();
+      while (cuts.size < n - 1) cuts.add(r.range(1, units - 1));
+      const sorted = [...cuts].sort((a, b) => a - b);
+      pieces = [];
+      let prev = 0;
+      for (const c of [...sorted, units]) {
+        pieces.push((c - prev) * unit);
+        prev = c;
+      }
+    } else {
+      pieces = [units * unit];
+    }
+    const v = r.int(20);
+    const view: Op['view'] = v < 17 ? 'buffer' : v === 17 ? 'u32' : v === 18 ? 'f64' : 'dataview';
+    let abort: Op['abort'] = 'none';
+    if (kind === 'read') {
+      const a = r.int(100);
+      abort = a === 0 ? 'queued' : a === 1 ? 'flight' : 'none';
+    }
+    return { index, kind, file, offset: startUnit * unit, length: units * unit, pieces, view, abort };
+  }
+}
+
+/** Writes the stamp of operation `opIndex` into `bytes`, which lands at `offset` of `file`. */
+export function stamp(bytes: Uint8Array, opIndex: number, file: number, offset: number): void {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let s = 0; s < bytes.byteLength; s += SECTOR) {
+    const abs = offset + s;
+    const fill = (opIndex * 131 + (abs / SECTOR) * 7 + file * 29 + 1) & 0xff;
+    bytes.fill(fill, s, s + SECTOR);
+    dv.setUint32(s, opIndex + 1, true);
+    dv.setUint32(s + 4, file, true);
+    dv.setFloat64(s + 8, abs, true);
+  }
+}
+
+/** Describes whose bytes a 512-byte sector holds, for failure messages. */
+function describeSector(bytes: Uint8Array, at: number): string {
+  const s = at - (at % SECTOR);
+  if (s + 16 > bytes.byteLength) return 'a partial sector';
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const op = dv.getUint32(s, true);
+  if (op === 0) return 'no stamp (never written: zeros, or foreign bytes)';
+  return `the stamp of operation #${op - 1}, file ${dv.getUint32(s + 4, true)}, offset ${dv.getFloat64(s + 8, true)}`;
+}
+
+function asView(kind: Op['view'], bytes: Buffer): ArrayBufferView {
+  switch (kind) {
+    case 'u32':
+      return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    case 'f64':
+      return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+    case 'dataview':
+      return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    default:
+      return bytes;
+  }
+}
+
+/** Per-file range locks at `unit` granularity: -1 a writer, n > 0 readers. */
+class Locks {
+  readonly #cells: Int32Array;
+  readonly #unit: number;
+  constructor(size: number, unit: number) {
+    this.#cells = new Int32Array(size / unit);
+    this.#unit = unit;
+  }
+  #span(offset: number, length: number): [number, number] {
+    const a = offset / this.#unit;
+    return [a, Math.min(this.#cells.length, a + length / this.#unit)];
+  }
+  free(offset: number, length: number, write: boolean): boolean {
+    const [a, b] = this.#span(offset, length);
+    const c = this.#cells;
+    for (let i = a; i < b; i++) if (c[i] !== 0 && (write || c[i] === -1)) return false;
+    return true;
+  }
+  take(offset: number, length: number, write: boolean): void {
+    const [a, b] = this.#span(offset, length);
+    const c = this.#cells;
+    for (let i = a; i < b; i++) c[i] = write ? -1 : c[i]! + 1;
+  }
+  drop(offset: number, length: number, write: boolean): void {
+    const [a, b] = this.#span(offset, length);
+    const c = this.#cells;
+    for (let i = a; i < b; i++) c[i] = write ? 0 : c[i]! - 1;
+  }
+}
+
+function isWrite(kind: OpKind): boolean {
+  return kind === 'write' || kind === 'writev';
+}
+
+/** Runs the model check; throws TortureFailure on the first wrong result. */
+export async function runTorture(options: TortureOptions): Promise<TortureResult> {
+  const seed = options.seed >>> 0;
+  const nFiles = options.files ?? 4;
+  const fileSize = options.fileSize ?? 8 << 20;
+  const maxLength = options.maxLength ?? 64 << 10;
+  const phaseOps = options.phaseOps ?? 5000;
+  const log = options.log ?? (() => {});
+  const t0 = performance.now();
+
+  const paths = Array.from({ length: nFiles }, (_, i) => path.join(options.dir, `torture-${hex(seed)}-${process.pid}-${i}`));
+  const models = paths.map(() => Buffer.alloc(fileSize));
+  const result: TortureResult = {
+    seed, ops: 0, reads: 0, writes: 0, readvs: 0, writevs: 0, syncs: 0, aborted: 0, shortReads: 0,
+    bytesWritten: 0, bytesVerified: 0, finalBytesVerified: 0, stalls: 0, maxInFlight: 0, phases: [], ms: 0,
+  };
+
+  // Create the files (preallocated: zeros in the model) and learn the alignment.
+  let unit = SECTOR;
+  let memAlign = SECTOR;
+  for (const p of paths) {
+    const f = await open(p, 'w+', { size: fileSize, engine: 'aio' });
+    unit = Math.max(unit, f.alignment.offset);
+    memAlign = Math.max(memAlign, f.alignment.memory);
+    await f.close();
+  }
+  if (fileSize % unit !== 0) throw new RangeError(`fileSize ${fileSize} is not a multiple of the alignment ${unit}`);
+
+  const stream = new OpStream(seed, nFiles, fileSize, unit, Math.max(unit, maxLength));
+  const phaseRng = new Rng(seed ^ 0x9a5e5eed);
+  const locks = paths.map(() => new Locks(fileSize, unit));
+  const fail = (msg: string, op: Op): never => {
+    throw new TortureFailure(`${op.kind} of ${op.length} bytes at ${op.offset} in file ${op.file}: ${msg}`, seed, op.index);
+  };
+
+  let lastProgress = performance.now();
+  let watchdogError: Error | undefined;
+
+  try {
+    for (let phase = 0, done = 0; done < options.ops; phase++) {
+      const spec = phaseSpec(phaseRng, phase);
+      const count = Math.min(phaseOps, options.ops - done);
+      result.phases.push(spec);
+      const queues = spec.queues === 'shared'
+        ? [new IoQueue({ depth: spec.depth, reap: spec.reap })]
+        : paths.map(() => new IoQueue({ depth: spec.depth, reap: spec.reap }));
+      const files: AioFile[] = [];
+      for (let i = 0; i < nFiles; i++) {
+        files.push(await open(paths[i]!, 'r+', { engine: 'aio', queue: queues[spec.queues === 'shared' ? 0 : i]! }));
+      }
+      const tPhase = performance.now();
+      log(`phase ${phase}: ops ${done}..${done + count - 1}, depth ${spec.depth}, concurrency ${spec.concurrency}, reap ${spec.reap}, ${spec.queues} queue${spec.queues === 'shared' ? '' : 's'}`);
+
+      await new Promise<void>((resolve, reject) => {
+        let issued = 0;
+        let settled = 0;
+        let outstanding = 0;
+        let failed = false;
+        const watchdog = setInterval(() => {
+          if (performance.now() - lastProgress > 30_000) {
+            failed = true;
+            clearInterval(watchdog);
+            watchdogError = new TortureFailure(
+              `no completion for 30 s with ${outstanding} operations outstanding (phase ${phase}, depth ${spec.depth}): a request was lost`,
+              seed, -1);
+            reject(watchdogError);
+          }
+        }, 1000);
+
+        const finishOne = (): void => {
+          outstanding--;
+          settled++;
+          lastProgress = performance.now();
+          if (settled === count) {
+            clearInterval(watchdog);
+            resolve();
+          } else {
+            pump();
+          }
+        };
+        const onError = (err: unknown): void => {
+          if (failed) return;
+          failed = true;
+          clearInterval(watchdog);
+          reject(err);
+        };
+
+        const start = (op: Op): void => {
+          const file = files[op.file]!;
+          const model = models[op.file]!;
+          const lock = locks[op.file]!;
+          const w = isWrite(op.kind);
+          result.ops++;
+          if (op.kind === 'fsync' || op.kind === 'fdatasync') {
+            result.syncs++;
+            outstanding++;
+            (op.kind === 'fsync' ? file.fsync() : file.fdatasync()).then(finishOne, (err) => onError(
+              new TortureFailure(`${op.kind} of file ${op.file} failed: ${String(err)}`, seed, op.index)));
+            return;
+          }
+          // Buffers: one aligned allocation per piece, or pieces cut from one.
+          const raw: Buffer[] = [];
+          if (op.pieces.length > 1 && op.index % 2 === 0 && memAlign <= unit) {
+            const whole = allocAligned(op.length, memAlign);
+            let at = 0;
+            for (const len of op.pieces) {
+              raw.push(whole.subarray(at, at + len));
+              at += len;
+            }
+          } else {
+            for (const len of op.pieces) raw.push(allocAligned(len, memAlign));
+          }
+          if (w) {
+            let at = op.offset;
+            for (const b of raw) {
+              stamp(b, op.index, op.file, at);
+              at += b.length;
+            }
+          } else {
+            for (const b of raw) b.fill(0xee);
+          }
+          const views = raw.map((b) => asView(op.view, b));
+          const lockLen = Math.min(op.length, fileSize - op.offset);
+          if (lockLen > 0) lock.take(op.offset, lockLen, w);
+          outstanding++;
+          result.maxInFlight = Math.max(result.maxInFlight, outstanding);
+
+          let signal: AbortSignal | undefined;
+          let ac: AbortController | undefined;
+          if (op.abort !== 'none') {
+            ac = new AbortController();
+            signal = ac.signal;
+          }
+          let p: Promise<number>;
+          switch (op.kind) {
+            case 'read': p = file.read(views[0]!, op.offset, { signal }); result.reads++; break;
+            case 'write': p = file.write(views[0]!, op.offset); result.writes++; break;
+            case 'readv': p = file.readv(views, op.offset); result.readvs++; break;
+            default: p = file.writev(views, op.offset); result.writevs++; break;
+          }
+          if (ac) {
+            if (op.abort === 'queued') queueMicrotask(() => ac!.abort());
+            else setImmediate(() => ac!.abort());
+          }
+          p.then((n) => {
+            if (failed) return;
+            if (lockLen > 0) lock.drop(op.offset, lockLen, w);
+            if (w) {
+              if (n !== op.length) fail(`wrote ${n} bytes, expected ${op.length}`, op);
+              let at = op.offset;
+              for (const b of raw) {
+                b.copy(model, at);
+                at += b.length;
+              }
+              result.bytesWritten += n;
+            } else {
+              const expected = Math.max(0, Math.min(op.length, fileSize - op.offset));
+              if (n !== expected) fail(`read ${n} bytes, expected ${expected} (file size ${fileSize})`, op);
+              if (expected < op.length) result.shortReads++;
+              if (op.abort === 'queued') fail('a read aborted before it reached the kernel resolved', op);
+              let at = op.offset;
+              let left = n;
+              for (const b of raw) {
+                const len = Math.min(left, b.length);
+                if (len <= 0) break;
+                const got = b.subarray(0, len);
+                const want = model.subarray(at, at + len);
+                if (!got.equals(want)) {
+                  let k = 0;
+                  while (got[k] === want[k]) k++;
+                  fail(`byte ${at + k} of the file reads ${got[k]}, the model says ${want[k]}; the sector read holds ${describeSector(got, k)}, the model's holds ${describeSector(want, k)}`, op);
+                }
+                result.bytesVerified += len;
+                at += len;
+                left -= len;
+              }
+            }
+            finishOne();
+          }, (err: unknown) => {
+            if (failed) return;
+            if (lockLen > 0) lock.drop(op.offset, lockLen, w);
+            if (op.abort !== 'none' && err instanceof Error && err.name === 'AbortError') {
+              result.aborted++;
+              finishOne();
+              return;
+            }
+            const detail = err instanceof AioError ? `${err.code} from ${err.syscall}${err.hint ? ` (${err.hint})` : ''}` : String(err);
+            onError(new TortureFailure(`${op.kind} of ${op.length} bytes at ${op.offset} in file ${op.file} failed: ${detail}`, seed, op.index));
+          }).catch(onError);
+        };
+
+        // Operations that overlap one in flight wait here, in order; later
+        // operations that overlap neither those in flight nor those waiting
+        // go ahead of them (their order cannot change any result).
+        const parked: Op[] = [];
+        const overlaps = (a: Op, b: Op): boolean =>
+          a.file === b.file && a.length > 0 && b.length > 0 && (isWrite(a.kind) || isWrite(b.kind)) &&
+          a.offset < b.offset + b.length && b.offset < a.offset + a.length;
+        const blocked = (op: Op, upTo: number): boolean => {
+          if (op.kind === 'fsync' || op.kind === 'fdatasync') return false;
+          const lockLen = Math.min(op.length, fileSize - op.offset);
+          if (lockLen > 0 && !locks[op.file]!.free(op.offset, lockLen, isWrite(op.kind))) return true;
+          for (let k = 0; k < upTo; k++) if (overlaps(parked[k]!, op)) return true;
+          return false;
+        };
+        const launch = (op: Op): void => {
+          try {
+            start(op);
+          } catch (err) {
+            onError(err);
+          }
+        };
+        const pump = (): void => {
+          for (let k = 0; k < parked.length && !failed && outstanding < spec.concurrency; k++) {
+            if (!blocked(parked[k]!, k)) {
+              launch(parked.splice(k, 1)[0]!);
+              k--;
+            }
+          }
+          while (!failed && outstanding < spec.concurrency && issued < count) {
+            if (parked.length >= 64) return;
+            const op = stream.next();
+            issued++;
+            if (blocked(op, parked.length)) {
+              parked.push(op);
+              result.stalls++;
+            } else {
+              launch(op);
+            }
+          }
+        };
+        pump();
+      });
+
+      for (const f of files) await f.close();
+      for (const q of queues) {
+        const s = q.stats();
+        if (s.inFlight !== 0 || s.queued !== 0 || s.completed !== s.submitted) {
+          throw new TortureFailure(`queue counters after phase ${phase}: ${JSON.stringify(s)}`, seed, -1);
+        }
+        await q.close();
+      }
+      done += count;
+      options.betweenPhases?.(phase, paths);
+      log(`phase ${phase}: done in ${((performance.now() - tPhase) / 1000).toFixed(2)} s; ${result.ops} operations, ${(result.bytesVerified / 1048576).toFixed(1)} MiB of reads checked`);
+    }
+
+    // What is on disk, read back through node:fs.
+    for (let i = 0; i < nFiles; i++) {
+      const disk = fs.readFileSync(paths[i]!);
+      if (disk.length !== fileSize) throw new TortureFailure(`file ${i} is ${disk.length} bytes, expected ${fileSize}`, seed, -1);
+      if (!disk.equals(models[i]!)) {
+        let k = 0;
+        while (disk[k] === models[i]![k]) k++;
+        throw new TortureFailure(`after the run, byte ${k} of file ${i} is ${disk[k]}, the model says ${models[i]![k]}; the disk's sector holds ${describeSector(disk, k)}, the model's ${describeSector(models[i]!, k)}`, seed, -1);
+      }
+      result.finalBytesVerified += disk.length;
+    }
+  } finally {
+    for (const p of paths) fs.rmSync(p, { force: true });
+  }
+  if (watchdogError) throw watchdogError;
+  result.ms = performance.now() - t0;
+  return result;
+}
