@@ -12,6 +12,7 @@ import type { CommandModule } from './args.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   adder: { summary: 'the Linux AIO guide\'s sample: write, read back and add up integers', load: () => import('./adder.js') },
+  bench: { summary: 'IOPS, latency, CPU and syscalls per I/O of AioFile, fs.promises and fio, side by side', load: () => import('./bench.js') },
   info: { summary: 'what this machine allows: kernel, AIO limits, io_uring, O_DIRECT per path', load: () => import('./info.js') },
 };
 

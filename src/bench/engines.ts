@@ -1,0 +1,89 @@
+/**
+ * The three Node engines behind one small interface: open the target, issue
+ * one read or write, give the I/O counters, close. Each run is a process of
+ * its own, so only one driver is ever live there and the call sites stay
+ * monomorphic.
+ * @internal
+ * @module
+ */
+import fs from 'node:fs';
+import { IoQueue } from '../engine/io-queue.js';
+import { open } from '../file/aio-file.js';
+import type { JobSpec, NodeEngine } from './job.js';
+
+/** Syscall counters of the aio engine. */
+export interface DriverStats {
+  submitCalls: number;
+  reapCalls: number;
+  reapMode: 'ring' | 'syscall';
+}
+
+/** One open target, as one engine sees it. */
+export interface Driver {
+  readonly engine: NodeEngine;
+  /** The alignment buffers need. */
+  readonly memoryAlignment: number;
+  read(buf: Buffer, position: number): Promise<unknown>;
+  write(buf: Buffer, position: number): Promise<unknown>;
+  /** Counters so far (aio only). */
+  stats(): DriverStats | null;
+  close(): Promise<void>;
+}
+
+const writes = (spec: JobSpec): boolean => spec.rw !== 'randread' && spec.rw !== 'read';
+
+/** Opens `spec.path` for `spec.engine`. */
+export async function openDriver(spec: JobSpec): Promise<Driver> {
+  const flags = writes(spec) ? 'r+' : 'r';
+  switch (spec.engine) {
+    case 'aio': {
+      const queue = new IoQueue({ depth: spec.iodepth });
+      let file;
+      try {
+        file = await open(spec.path, flags, { engine: 'aio', direct: spec.direct, queue });
+      } catch (err) {
+        await queue.close();
+        throw err;
+      }
+      const f = file;
+      return {
+        engine: 'aio',
+        memoryAlignment: Math.max(4096, f.alignment.memory),
+        read: (buf, position) => f.read(buf, position),
+        write: (buf, position) => f.write(buf, position),
+        stats: () => {
+          const s = queue.stats();
+          return { submitCalls: s.submitCalls, reapCalls: s.reapCalls, reapMode: queue.reapMode };
+        },
+        close: async () => {
+          await f.close();
+          await queue.close();
+        },
+      };
+    }
+    case 'threadpool': {
+      const f = await open(spec.path, flags, { engine: 'threadpool', direct: spec.direct });
+      return {
+        engine: 'threadpool',
+        memoryAlignment: Math.max(4096, f.alignment.memory),
+        read: (buf, position) => f.read(buf, position),
+        write: (buf, position) => f.write(buf, position),
+        stats: () => null,
+        close: () => f.close(),
+      };
+    }
+    case 'fs': {
+      const c = fs.constants;
+      const osFlags = (writes(spec) ? c.O_RDWR : c.O_RDONLY) | (spec.direct ? c.O_DIRECT : 0);
+      const fh = await fs.promises.open(spec.path, osFlags);
+      return {
+        engine: 'fs',
+        memoryAlignment: 4096,
+        read: (buf, position) => fh.read(buf, 0, buf.length, position),
+        write: (buf, position) => fh.write(buf, 0, buf.length, position),
+        stats: () => null,
+        close: () => fh.close(),
+      };
+    }
+  }
+}

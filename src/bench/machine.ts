@@ -1,0 +1,90 @@
+/**
+ * The facts a benchmark table needs next to it: CPUs, kernel, Node, fio,
+ * and the target's file system and device (from `linux-aio info`'s probes),
+ * with the backing file of a loop device.
+ * @internal
+ * @module
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathInfo } from '../cli/info.js';
+
+/** Where and on what a bench ran. */
+export interface MachineInfo {
+  nproc: number;
+  cpuModel: string | null;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  fio: string | null;
+  uvThreadpoolSize: number;
+}
+
+/** The target as `info` sees it. */
+export interface TargetInfo {
+  path: string;
+  kind: string | null;
+  size: number;
+  temporary: boolean;
+  fileSystem: string | null;
+  device: string | null;
+  rotational: boolean | null;
+  scheduler: string | null;
+  /** For a loop device: the file behind it, and whether the loop does direct I/O to it. */
+  loopBacking: string | null;
+  loopDirectIo: boolean | null;
+  dioAlignment: { memory: number | null; offset: number | null };
+}
+
+export function machineInfo(fio: string | null): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: cpus[0]?.model?.trim() || null,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    kernel: os.release(),
+    node: process.version,
+    fio,
+    uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE) || 4,
+  };
+}
+
+const readText = (file: string): string | null => {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return null;
+  }
+};
+
+export function targetInfo(target: { path: string; size: number; temporary: boolean }): TargetInfo {
+  const p = pathInfo(target.path);
+  const dev = p.device.name;
+  const loopDir = dev && /^loop\d+$/.test(dev) && p.kind === 'block device' ? path.join('/sys/block', dev, 'loop') : null;
+  const dio = loopDir ? readText(path.join(loopDir, 'dio')) : null;
+  return {
+    path: target.path,
+    kind: p.kind,
+    size: target.size,
+    temporary: target.temporary,
+    fileSystem: p.kind === 'block device' ? null : p.fileSystem.type,
+    device: dev,
+    rotational: p.device.rotational,
+    scheduler: p.device.scheduler,
+    loopBacking: loopDir ? readText(path.join(loopDir, 'backing_file')) : null,
+    loopDirectIo: dio === null ? null : dio === '1',
+    dioAlignment: { memory: p.dioAlignment.memory, offset: p.dioAlignment.offset },
+  };
+}
+
+/** One line: `ext4 on vda (rotational, mq-deadline)` / `block device loop0 (backed by /dev/shm/x, buffered)`. */
+export function describeTarget(t: TargetInfo): string {
+  const sched = [t.rotational === null ? null : t.rotational ? 'rotational' : 'non-rotational', t.scheduler ? `scheduler ${t.scheduler}` : null]
+    .filter(Boolean).join(', ');
+  if (t.kind === 'block device') {
+    const backing = t.loopBacking ? `, backed by ${t.loopBacking}${t.loopDirectIo === false ? ' (loop direct-io off)' : t.loopDirectIo ? ' (loop direct-io on)' : ''}` : '';
+    return `block device ${t.device ?? '?'}${backing}${sched ? `; ${sched}` : ''}`;
+  }
+  return `${t.temporary ? 'temporary file' : 'file'} on ${t.fileSystem ?? 'an unknown file system'}${t.device ? ` on ${t.device}` : ''}${sched ? ` (${sched})` : ''}`;
+}

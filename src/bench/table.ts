@@ -1,0 +1,78 @@
+/**
+ * Text tables: a plain aligned-column formatter, and the bench results as
+ * one table (one row per system and iodepth) with the ratios to fio and fs.
+ * @internal
+ * @module
+ */
+import type { System } from './job.js';
+import type { Cell } from './report.js';
+
+/** Right-aligns every column but the first; two spaces between columns. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** How each system is named in tables and charts. */
+export const SYSTEM_LABEL: Record<System, string> = {
+  fio: 'fio libaio',
+  aio: 'AioFile aio',
+  threadpool: 'AioFile threadpool',
+  fs: 'fs.promises',
+};
+
+const en = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** 86,396 */
+export const fmtInt = (n: number): string => en.format(n);
+
+/** Microseconds: one decimal below 100, whole above. */
+export function fmtUs(n: number): string {
+  return n < 100 ? n.toFixed(1) : fmtInt(n);
+}
+
+/** Optional figure with `digits` decimals, '-' for none. */
+export function fmtNum(n: number | null | undefined, digits: number): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
+}
+
+/** A ratio as `0.97x`. */
+export function fmtRatio(n: number | null): string {
+  return n === null ? '-' : `${n.toFixed(2)}x`;
+}
+
+/** The results table. */
+export function resultsTable(cells: readonly Cell[], opts: { repeat: number }): string {
+  const hasFio = cells.some((c) => c.system === 'fio' && c.median);
+  const hasFs = cells.some((c) => c.system === 'fs' && c.median);
+  const header = ['engine', 'QD', 'IOPS'];
+  if (opts.repeat > 1) header.push('spread');
+  header.push('MiB/s', 'p50 us', 'p90 us', 'p99 us', 'p99.9 us', 'max us', 'CPU us/IO', 'syscalls/IO', 'ELD p99 ms');
+  if (hasFio) header.push('IOPS xfio');
+  if (hasFs) header.push('IOPS xfs');
+  const notes: string[] = [];
+  const rows = cells.map((c) => {
+    const m = c.median;
+    const row = [SYSTEM_LABEL[c.system], String(c.iodepth)];
+    for (const r of c.runs) {
+      if (r.error) notes.push(`${SYSTEM_LABEL[c.system]} QD${c.iodepth}: failed: ${r.error}`);
+    }
+    if (!m) {
+      while (row.length < header.length) row.push(row.length === 2 ? 'failed' : '-');
+      return row;
+    }
+    row.push(fmtInt(m.iops));
+    if (opts.repeat > 1) row.push(c.iopsSpread === null ? '-' : `${(c.iopsSpread * 100).toFixed(1)}%`);
+    row.push(
+      (m.bandwidth / 2 ** 20).toFixed(1), fmtUs(m.lat.p50), fmtUs(m.lat.p90), fmtUs(m.lat.p99), fmtUs(m.lat.p999),
+      fmtUs(m.lat.max), m.cpuPerIo.toFixed(2), fmtNum(m.syscallsPerIo, 3), fmtNum(m.eldP99Ms, 2),
+    );
+    if (hasFio) row.push(fmtRatio(c.ratios.iopsToFio));
+    if (hasFs) row.push(fmtRatio(c.ratios.iopsToFs));
+    return row;
+  });
+  const unique = [...new Set(notes)];
+  return formatTable(header, rows) + (unique.length ? `\n${unique.join('\n')}\n` : '');
+}
