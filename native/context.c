@@ -149,7 +149,12 @@ static napi_value js_setup(napi_env env, napi_callback_info info) {
     ctx_release(ctx);
     return throw_errno(env, werr, "eventfd", NULL);
   }
-  NAPI_CALL(env, napi_create_reference(env, argv[2], 1, &ctx->notify_fn));
+  /* Weak: JavaScript keeps the function alive for as long as the context
+   * object lives. A strong reference here would be a root that keeps the
+   * function, and through its closure the context, alive forever, so a
+   * dropped context would never be finalised and its kernel context would
+   * leak (fs.aio-nr only grows). */
+  NAPI_CALL(env, napi_create_reference(env, argv[2], 0, &ctx->notify_fn));
   napi_value resource_name;
   NAPI_CALL(env, napi_create_string_utf8(env, "LINUX_AIO_COMPLETION", NAPI_AUTO_LENGTH, &resource_name));
   NAPI_CALL(env, napi_async_init(env, NULL, resource_name, &ctx->async_ctx));

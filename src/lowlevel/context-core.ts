@@ -48,8 +48,16 @@ export class ContextCore {
   readonly counters: CoreCounters = { submitted: 0, completed: 0, submitCalls: 0, reapCalls: 0, eagain: 0 };
   private armed = false;
 
+  /**
+   * The completion callback. C holds it weakly, so that a context nobody
+   * references can be collected (and its kernel context destroyed by the
+   * finalizer); this field keeps it alive for as long as the context is.
+   */
+  readonly notify: () => void;
+
   constructor(maxEvents: number, forceSyscall: boolean, notify: () => void) {
     const s = native.setup(maxEvents, forceSyscall, notify);
+    this.notify = notify;
     this.maxEvents = maxEvents;
     this.handle = s.handle;
     this.capacity = s.capacity;
