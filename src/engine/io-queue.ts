@@ -235,7 +235,11 @@ export class IoQueue implements IoBackend {
         continue;
       }
       for (let i = 0; i < accepted; i++) this.#pending.shift()!.inKernel = true;
-      if (accepted < room) break;
+      // Fewer taken than offered: the ring is full, or the next request is
+      // bad (io_submit stops at it and reports only the count). Going round
+      // again finds out which at once: a bad request then fails alone and is
+      // rejected, a full ring answers EAGAIN and we wait for completions.
+      if (accepted === 0) break;
     }
     if (core.inFlight > 0) {
       core.arm(true);
