@@ -120,6 +120,8 @@ export function parseFioJson(text: string, spec: JobSpec): RunResult {
     machineCpuPerIo: null,
     eldP99Ms: null,
     eldMaxMs: null,
+    idleEldP99Ms: null,
+    loadavg: null,
     syscallsPerIo: null,
     submitCallsPerIo: null,
     reapCallsPerIo: null,

@@ -70,6 +70,14 @@ export interface RunResult {
   /** p99 and max of the event-loop delay (monitorEventLoopDelay), ms; worst job thread. */
   eldP99Ms: number | null;
   eldMaxMs: number | null;
+  /**
+   * Control: the event-loop delay p99 of an idle Node process (the bench
+   * command, waiting for this run) over the same window, ms. What the
+   * machine's scheduling alone costs a sleeping event loop.
+   */
+  idleEldP99Ms: number | null;
+  /** The 1-minute load average at the end of the run. */
+  loadavg: number | null;
   /** (io_submit calls + reaps) / I/Os (engine aio). */
   syscallsPerIo: number | null;
   submitCallsPerIo: number | null;
@@ -86,6 +94,6 @@ export function failedRun(system: System, iodepth: number, error: string): RunRe
     system, iodepth, ios: 0, readIos: 0, writeIos: 0, bytes: 0, seconds: 0, iops: 0, bandwidth: 0,
     lat: { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 },
     cpuUser: 0, cpuSystem: 0, cpuPerIo: 0, machineCpuPerIo: null, eldP99Ms: null, eldMaxMs: null,
-    syscallsPerIo: null, submitCallsPerIo: null, reapCallsPerIo: null, reapMode: null, error,
+    idleEldP99Ms: null, loadavg: null, syscallsPerIo: null, submitCallsPerIo: null, reapCallsPerIo: null, reapMode: null, error,
   };
 }

@@ -98,6 +98,8 @@ export function summarize(spec: JobSpec, outcomes: readonly ThreadOutcome[], sta
     machineCpuPerIo: machine,
     eldP99Ms: eldP99,
     eldMaxMs: eldMax,
+    idleEldP99Ms: null,
+    loadavg: null,
     syscallsPerIo: submit === null || reap === null ? null : perIo(submit + reap),
     submitCallsPerIo: perIo(submit),
     reapCallsPerIo: perIo(reap),

@@ -59,6 +59,7 @@ export function medianFigures(runs: readonly RunResult[]): Figures | null {
     lat: { p50: lat('p50'), p90: lat('p90'), p99: lat('p99'), p999: lat('p999'), max: lat('max'), mean: lat('mean') },
     cpuUser: m((r) => r.cpuUser), cpuSystem: m((r) => r.cpuSystem), cpuPerIo: m((r) => r.cpuPerIo),
     machineCpuPerIo: mn((r) => r.machineCpuPerIo), eldP99Ms: mn((r) => r.eldP99Ms), eldMaxMs: mn((r) => r.eldMaxMs),
+    idleEldP99Ms: mn((r) => r.idleEldP99Ms), loadavg: mn((r) => r.loadavg),
     syscallsPerIo: mn((r) => r.syscallsPerIo), submitCallsPerIo: mn((r) => r.submitCallsPerIo),
     reapCallsPerIo: mn((r) => r.reapCallsPerIo), reapMode: ok[0]!.reapMode,
   };

@@ -9,6 +9,8 @@
  */
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { UsageError, processIo, type CliIo } from './args.js';
 import type { FromChild, ToChild } from '../bench/child-protocol.js';
@@ -59,6 +61,27 @@ export function fmtBs(bs: number): string {
   if (bs % 2 ** 20 === 0) return `${bs / 2 ** 20}m`;
   if (bs % 1024 === 0) return `${bs / 1024}k`;
   return String(bs);
+}
+
+/** About how long a run's process takes to start and open its target. */
+const CHILD_STARTUP_MS = 250;
+
+/**
+ * The control figure of a run: this process's own event-loop delay while it
+ * waits (idle) for the run, from `afterMs` (the end of the ramp) to the end;
+ * and the load average at the end.
+ */
+function idleControl(afterMs: number): { stop(result: RunResult): void } {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  const timer = setTimeout(() => h.enable(), afterMs);
+  return {
+    stop(result) {
+      clearTimeout(timer);
+      h.disable();
+      result.idleEldP99Ms = h.count > 0 ? Math.max(0, h.percentile(99) / 1e6 - 10) : null;
+      result.loadavg = os.loadavg()[0] ?? null;
+    },
+  };
 }
 
 /** Runs one Node engine run in a fresh process. `setKill` receives a way to stop it. */
@@ -124,6 +147,13 @@ export function formatReport(r: BenchReport, opts: BenchOptions): string {
   const ring = r.results.find((c) => c.median?.reapMode)?.median?.reapMode;
   lines.push(`+ reaps) per I/O from IoQueue.stats()${ring === 'ring' ? ', reaps read the completion ring in user space (no syscall)' : ''}.`);
   lines.push('ELD: event-loop delay (monitorEventLoopDelay) of the thread doing the I/O.');
+  const all = r.results.flatMap((c) => c.runs);
+  const idle = all.map((x) => x.idleEldP99Ms).filter((x): x is number => x !== null);
+  const load = all.map((x) => x.loadavg).filter((x): x is number => x !== null);
+  if (idle.length > 0) {
+    lines.push(`Control: an idle event loop (this command's, waiting) saw ELD p99 ${Math.min(...idle).toFixed(2)}–${Math.max(...idle).toFixed(2)} ms ` +
+      `during the runs; load average ${Math.min(...load).toFixed(2)}–${Math.max(...load).toFixed(2)} on ${m.nproc} CPUs.`);
+  }
   if (r.chart) lines.push(`chart:   ${r.chart}`);
   return lines.join('\n') + '\n';
 }
@@ -212,6 +242,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     const runs: RunResult[][] = Array.from({ length: opts.repeat }, () => []);
     for (const [i, step] of plan.entries()) {
       bar?.startRun(i, `${SYSTEM_LABEL[step.system]} QD${step.iodepth}${opts.repeat > 1 ? ` (repeat ${step.repeat + 1})` : ''}`);
+      const control = idleControl(opts.rampMs + (step.system === 'fio' ? 0 : CHILD_STARTUP_MS));
       let result: RunResult;
       if (step.system === 'fio') {
         const spec = specFor(opts, target, 'aio', step.iodepth);
@@ -224,6 +255,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         result = await runChild(specFor(opts, target, step.system, step.iodepth), (k) => (kill = k));
       }
       kill = undefined;
+      control.stop(result);
       runs[step.repeat]!.push(result);
     }
     bar?.stop();
