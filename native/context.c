@@ -395,7 +395,12 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* Timeouts beyond ~31,000 years are clamped: converting a double larger
+ * than time_t can hold is undefined behaviour (getEvents(1, 1, 1e300)). */
+#define MAX_TIMEOUT_MS 1e15
+
 static void ms_to_timespec(double ms, struct timespec *ts) {
+  if (!(ms <= MAX_TIMEOUT_MS)) ms = MAX_TIMEOUT_MS;
   ts->tv_sec = (time_t)(ms / 1000);
   ts->tv_nsec = (long)((ms - (double)ts->tv_sec * 1000) * 1e6);
   if (ts->tv_nsec >= 1000000000L) ts->tv_nsec = 999999999L;

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IoContext, Iocb, POLL, allocAligned, eventfd, eventfdRead } from '../src/index.js';
 import { diskDir, openDirect } from './helpers/disk.js';
@@ -206,4 +207,28 @@ test('IoEvent carries data, obj, res and res2; obj is the submitted Iocb', (t) =
   cb.prepPread(fd, allocAligned(BS), BS);
   ctx.submit([cb]);
   assert.equal(ctx.getEvents(1, 1)[0]!.res, 0);
+});
+
+test('a huge timeout waits like no timeout: the completion ends it', async (t) => {
+  const fifo = makeFifo();
+  const ctx = IoContext.setup(4);
+  t.after(() => {
+    ctx.destroy();
+    fifo.close();
+  });
+  const cb = new Iocb().prepPoll(fifo.readFd, POLL.IN);
+  for (const timeout of [2 ** 31, 1e15, 1e300, Number.MAX_VALUE]) {
+    cb.prepPoll(fifo.readFd, POLL.IN);
+    ctx.submit([cb]);
+    // getEvents blocks this thread, so the data comes from another process.
+    const writer = spawn('sh', ['-c', `sleep 0.1; printf x > '${fifo.path}'`], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => writer.on('exit', resolve));
+    const { value, ms } = elapsed(() => ctx.getEvents(1, 1, timeout));
+    assert.equal(value.length, 1, `getEvents(1, 1, ${timeout}) returned without the completion`);
+    assert.equal(value[0]!.obj, cb);
+    assert.ok((value[0]!.res & POLL.IN) !== 0);
+    assert.ok(ms >= 50, `getEvents(1, 1, ${timeout}) returned after ${ms.toFixed(1)} ms, before the write`);
+    await exited;
+    fs.readSync(fifo.readFd, Buffer.alloc(8));
+  }
 });
