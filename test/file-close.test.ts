@@ -118,6 +118,7 @@ test('every use after close rejects with AioError EBADF', async (t) => {
       ['stat', () => file.stat()],
       ['allocate', () => file.allocate(0, BLOCK)],
       ['readAt', () => file.readAt(1, 10)],
+      ['readAt (empty range)', () => file.readAt(0, 0)],
     ];
     for (const [name, use] of uses) {
       await assert.rejects(use(), (err: unknown) => {

@@ -236,6 +236,71 @@ test('requests refuse bad arguments with TypeError/RangeError, before anything i
   assert.equal(await file.read(buf, 0), BLOCK);
 });
 
+test('bad request options fail that request alone, as TypeError/RangeError, and leave nothing counted', async (t) => {
+  const queue = new IoQueue({ depth: 8 });
+  t.after(() => queue.close());
+  const f = await fixture(t, queue);
+  if (!f) return;
+  const { file } = f;
+  const good = (block: number): Promise<number> => file.read(allocAligned(BLOCK, file.alignment.memory), block * BLOCK);
+  const bad: [string, unknown, new (...a: never[]) => Error][] = [
+    ['flags -1', { flags: -1 }, RangeError],
+    ['flags 1.5', { flags: 1.5 }, RangeError],
+    ['flags 2^40', { flags: 2 ** 40 }, RangeError],
+    ['flags "x"', { flags: 'x' }, TypeError],
+    ['flags null', { flags: null }, TypeError],
+    ['signal "nope"', { signal: 'nope' }, TypeError],
+    ['signal {}', { signal: {} }, TypeError],
+    ['opts 5', 5, TypeError],
+  ];
+  for (const [name, opts, ctor] of bad) {
+    // In the middle of a batch: the neighbours must not pay for it.
+    const before = good(0);
+    let p: Promise<number> | undefined;
+    assert.doesNotThrow(() => {
+      p = file.read(allocAligned(BLOCK, file.alignment.memory), BLOCK, opts as never);
+    }, `${name}: rejects rather than throws`);
+    const after = good(2);
+    await assert.rejects(p!, (err: unknown) => {
+      assert.ok(err instanceof ctor, `${name}: ${ctor.name}, got ${String(err)}`);
+      return true;
+    });
+    assert.deepEqual(await Promise.all([before, after]), [BLOCK, BLOCK], `${name}: the neighbours succeed`);
+    await assert.rejects(file.writev([allocAligned(BLOCK, file.alignment.memory)], 0, opts as never), ctor, `${name}: writev`);
+    await assert.rejects(file.readAt(1, 2, opts as never), ctor, `${name}: readAt`);
+  }
+  assert.equal(file.inFlight, 0, 'no refused request is counted as in flight');
+  assert.equal(queue.stats().queued, 0);
+  // flags: 0 and undefined are no flags; null options are no options.
+  assert.equal(await file.read(allocAligned(BLOCK, file.alignment.memory), 0, { flags: 0, signal: undefined }), BLOCK);
+  assert.equal(await file.read(allocAligned(BLOCK, file.alignment.memory), 0, null as never), BLOCK);
+  // close() would wait for ever on a leaked count.
+  await Promise.race([
+    file.close(),
+    new Promise((_, reject) => setTimeout(() => reject(new Error('close() hangs: a refused request was counted')), 2000).unref()),
+  ]);
+});
+
+test('a buffer detached while its request waits in the queue fails that request alone', async (t) => {
+  const queue = new IoQueue({ depth: 8 });
+  t.after(() => queue.close());
+  const f = await fixture(t, queue);
+  if (!f) return;
+  const { file } = f;
+  const bufs = Array.from({ length: 5 }, () => allocAligned(BLOCK, file.alignment.memory));
+  const reads = bufs.map((b, i) => file.read(b, i * BLOCK));
+  // Between the call and the flush at the end of the tick: the read of
+  // bufs[3] now points at no memory.
+  structuredClone(bufs[3]!.buffer, { transfer: [bufs[3]!.buffer as ArrayBuffer] });
+  const results = await Promise.allSettled(reads);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+  assert.ok((results[3] as PromiseRejectedResult).reason instanceof TypeError);
+  assert.match(String((results[3] as PromiseRejectedResult).reason), /detached/);
+  for (const i of [0, 1, 2, 4]) assert.ok(bufs[i]!.every((b) => b === 0x61), `read ${i} has its data`);
+  assert.equal(file.inFlight, 0);
+  assert.equal(queue.stats().submitted, 4);
+});
+
 test('kernel errors from io_submit and from completions are AioErrors; the queue goes on', async (t) => {
   const queue = new IoQueue({ depth: 8 });
   t.after(() => queue.close());

@@ -52,10 +52,14 @@ function run(owner: RequestOwner, opts: RequestOptions | undefined, syscall: str
     signal?.addEventListener('abort', onAbort, { once: true });
     start((err, n) => {
       signal?.removeEventListener('abort', onAbort);
+      // Settle first, then tell the file, as the aio engine does: the
+      // caller's reactions to this request run before a close() waiting on
+      // it goes on to close the fd.
+      if (!settled) {
+        if (err) reject(new AioError(-(err.errno ?? -5), syscall));
+        else resolve(n ?? 0);
+      }
       owner._settled();
-      if (settled) return;
-      if (err) reject(new AioError(-(err.errno ?? -5), syscall));
-      else resolve(n ?? 0);
     });
   });
 }

@@ -4,7 +4,7 @@ import { AioError } from '../errors.js';
 import { allocAligned } from '../memory.js';
 import { native } from '../native.js';
 import { checkCount, checkOffset, checkView, checkViews } from '../validate.js';
-import type { EngineName, IoBackend, RequestOptions, RequestOwner } from '../engine/backend.js';
+import { abortError, type EngineName, type IoBackend, type RequestOptions, type RequestOwner } from '../engine/backend.js';
 import { IoQueue } from '../engine/io-queue.js';
 import { threadPool } from '../engine/threadpool.js';
 import { UNALIGNED, discoverAlignment, fileFacts, misalignment, type Alignment } from './alignment.js';
@@ -85,7 +85,7 @@ export class AioFile implements RequestOwner, AsyncDisposable {
    * @returns the bytes read: fewer at the end of the file, 0 past it
    */
   read(buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
-    const err = this.#check(buf, position, 'read');
+    const err = this.#check(buf, position, 'read', opts);
     if (err) return Promise.reject(err);
     this.#inFlight++;
     return this.#backend.read(this, this.fd, buf, position, opts);
@@ -93,7 +93,7 @@ export class AioFile implements RequestOwner, AsyncDisposable {
 
   /** Writes all of `buf` at `position`; resolves to the bytes written. */
   write(buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
-    const err = this.#check(buf, position, 'write');
+    const err = this.#check(buf, position, 'write', opts);
     if (err) return Promise.reject(err);
     this.#inFlight++;
     return this.#backend.write(this, this.fd, buf, position, opts);
@@ -154,6 +154,11 @@ export class AioFile implements RequestOwner, AsyncDisposable {
   async readAt(position: number, length: number, opts?: RequestOptions): Promise<Buffer> {
     checkOffset(position, 'position');
     checkCount(length, 'length', 0, 0x7fffffff);
+    checkRequestOptions(opts);
+    // Checked here too, for the empty ranges that never reach read().
+    const closed = this.#closedError('read');
+    if (closed) throw closed;
+    if (opts?.signal?.aborted) throw abortError(opts.signal);
     const { memory, offset } = this.alignment;
     const start = position - (position % offset);
     const end = Math.ceil((position + length) / offset) * offset;
@@ -198,6 +203,7 @@ export class AioFile implements RequestOwner, AsyncDisposable {
     try {
       views = checkViews(bufs, 'bufs');
       checkOffset(position, 'position');
+      checkRequestOptions(opts);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -215,10 +221,11 @@ export class AioFile implements RequestOwner, AsyncDisposable {
       : this.#backend.writev(this, this.fd, views, position, opts);
   }
 
-  #check(buf: ArrayBufferView, position: number, op: string): Error | undefined {
+  #check(buf: ArrayBufferView, position: number, op: string, opts: RequestOptions | undefined): Error | undefined {
     try {
       checkView(buf, 'buf');
       checkOffset(position, 'position');
+      checkRequestOptions(opts);
     } catch (err) {
       return err as Error;
     }
@@ -228,6 +235,22 @@ export class AioFile implements RequestOwner, AsyncDisposable {
   #closedError(op: string): AioError | undefined {
     return this.#closing ? new AioError(9, op, `${this.path} is closed`) : undefined;
   }
+}
+
+/**
+ * Checks a request's options before anything is counted or queued: a bad
+ * signal or flags value must fail this request alone, as a TypeError or
+ * RangeError, never a neighbour in the same io_submit batch.
+ */
+function checkRequestOptions(opts: RequestOptions | undefined): void {
+  if (opts === undefined || opts === null) return;
+  if (typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${typeof opts}`);
+  const { signal, flags } = opts;
+  if (signal !== undefined && (typeof signal !== 'object' || signal === null || !('aborted' in signal) ||
+    typeof signal.addEventListener !== 'function')) {
+    throw new TypeError(`opts.signal must be an AbortSignal, got ${signal === null ? 'null' : typeof signal}`);
+  }
+  if (flags !== undefined) checkCount(flags, 'opts.flags', 0, 0xffffffff);
 }
 
 /**
