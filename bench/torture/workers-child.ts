@@ -1,0 +1,91 @@
+/**
+ * The worker-thread torture of issue 6, run as a child process by
+ * test/worker-terminate.test.ts so that a crash shows as a signal or an
+ * exit code: ROUNDS rounds of 4 workers, each with its own engine doing
+ * random I/O, terminated mid-flight. Prints one JSON line of figures:
+ * AIO contexts mapped by this process (the `[aio]` mappings of
+ * /proc/self/maps) after each round, /proc/sys/fs/aio-nr before and after,
+ * RSS after round 20 and after the last.
+ *
+ *   node --expose-gc workers-child.js <dir> [rounds]
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+
+const dir = process.argv[2]!;
+const ROUNDS = Number(process.argv[3] ?? 100);
+const WORKERS = 4;
+const FILE_SIZE = 8 << 20;
+const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker-io.js');
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+function aioMappings(): number {
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('[aio]')).length;
+}
+function aioNr(): number {
+  return Number(fs.readFileSync('/proc/sys/fs/aio-nr', 'utf8'));
+}
+function rssAfterGC(): number {
+  gc();
+  gc();
+  return process.memoryUsage.rss();
+}
+
+const paths = Array.from({ length: WORKERS }, (_, i) => path.join(dir, `worker-${process.pid}-${i}`));
+for (const p of paths) {
+  fs.writeFileSync(p, '');
+  fs.truncateSync(p, FILE_SIZE);
+}
+
+const baseMaps = aioMappings();
+const aioNrBefore = aioNr();
+const out = {
+  rounds: 0, workers: 0, busyAtTerminate: 0, inFlightAtTerminate: 0, terminatedEarly: 0,
+  baseMaps, leakedMapsMax: 0, mapsMaxDuring: 0, aioNrBefore, aioNrAfter: 0, aioNrMaxDuring: 0,
+  rss20: 0, rssEnd: 0, errors: [] as string[], exitCodes: {} as Record<string, number>,
+};
+let seed = 12345;
+const rand = (n: number): number => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed % n;
+};
+
+for (let round = 1; round <= ROUNDS; round++) {
+  // Most rounds wait until every worker has requests in the kernel; some
+  // terminate a worker while it is still starting up.
+  const early = round % 10 === 0;
+  const workers = paths.map((p, id) => new Worker(script, { workerData: { path: p, id, fileSize: FILE_SIZE } }));
+  const busy = workers.map((w) => new Promise<number>((resolve) => {
+    w.on('message', (m: { busy?: number; error?: string }) => {
+      if (m.error) out.errors.push(`round ${round}: ${m.error}`);
+      if (m.busy !== undefined) resolve(m.busy);
+    });
+    w.on('error', (err) => {
+      out.errors.push(`round ${round}: worker error ${String(err)}`);
+      resolve(0);
+    });
+  }));
+  if (!early) {
+    const counts = await Promise.all(busy);
+    out.busyAtTerminate += counts.filter((n) => n > 0).length;
+    out.inFlightAtTerminate += counts.reduce((a, b) => a + b, 0);
+    await new Promise((r) => setTimeout(r, rand(4)));
+  } else {
+    out.terminatedEarly += WORKERS;
+    await new Promise((r) => setTimeout(r, rand(30)));
+  }
+  out.aioNrMaxDuring = Math.max(out.aioNrMaxDuring, aioNr());
+  out.mapsMaxDuring = Math.max(out.mapsMaxDuring, aioMappings() - baseMaps);
+  const codes = await Promise.all(workers.map((w) => w.terminate()));
+  for (const c of codes) out.exitCodes[String(c)] = (out.exitCodes[String(c)] ?? 0) + 1;
+  out.workers += WORKERS;
+  out.rounds = round;
+  out.leakedMapsMax = Math.max(out.leakedMapsMax, aioMappings() - baseMaps);
+  if (round === Math.min(20, ROUNDS)) out.rss20 = rssAfterGC();
+}
+out.rssEnd = rssAfterGC();
+out.aioNrAfter = aioNr();
+for (const p of paths) fs.rmSync(p, { force: true });
+console.log(JSON.stringify(out));
