@@ -81,12 +81,13 @@ export function loopSkipReason(): string | undefined {
 }
 
 /** Attaches a loop device with direct I/O over a new backing file; detach() always cleans up. */
-export function attachLoop(sizeBytes: number, opts: { sectorSize?: number } = {}): { device: string; backing: string; detach: () => void } {
+export function attachLoop(sizeBytes: number, opts: { sectorSize?: number; directIo?: boolean } = {}): { device: string; backing: string; detach: () => void } {
   const backing = tempPath('loop-backing');
   fs.writeFileSync(backing, '');
   fs.truncateSync(backing, sizeBytes);
   const args = ['--find', '--show'];
   if (opts.sectorSize) args.push('--sector-size', String(opts.sectorSize));
+  if (opts.directIo !== undefined) args.push(`--direct-io=${opts.directIo ? 'on' : 'off'}`);
   args.push(backing);
   const device = execFileSync('losetup', args, { encoding: 'utf8' }).trim();
   return {
