@@ -1,0 +1,89 @@
+/**
+ * The fuzzed boundary (issue 6): fast-check calls every exported function
+ * and method at least 2,000 times with random arguments (wrong types,
+ * negative and huge numbers, NaN, detached, shared and misaligned buffers,
+ * destroyed contexts, closed files and queues), in a child process
+ * (bench/torture/fuzz-child.ts) so that a crash shows as a signal. Only
+ * TypeError, RangeError, AioError and AbortError may come out.
+ *
+ * The seed is random unless LINUX_AIO_FUZZ_SEED is set; it is printed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomInt } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { diskDir } from './helpers/disk.js';
+
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bench/torture/fuzz-child.js');
+const RUNS = 2000;
+
+/** tmpfs with O_DIRECT (Linux 6.6+) when there is one: fsync there costs nothing. Else the disk folder. */
+function fuzzDir(): { dir?: string; skip?: string } {
+  try {
+    const d = fs.mkdtempSync(path.join('/dev/shm', 'linux-aio-fuzz-'));
+    try {
+      fs.closeSync(fs.openSync(path.join(d, 'probe'), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_DIRECT, 0o600));
+      process.on('exit', () => fs.rmSync(d, { recursive: true, force: true }));
+      return { dir: d };
+    } catch {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  } catch {
+    /* no /dev/shm */
+  }
+  return diskDir();
+}
+
+interface Tally { runs: number; ok: number; ms: number; errors: Record<string, number>; badCount: number; bad: string[]; known: number }
+let report: { seed: number; runs: number; ms: number; probeRead: number; tallies: Record<string, Tally> } | undefined;
+const { dir, skip } = fuzzDir();
+
+test(`fuzz: every export called ${RUNS.toLocaleString('en')}+ times with random arguments; only TypeError/RangeError/AioError/AbortError, never a crash`, { skip, timeout: 300_000 }, (t) => {
+  const seed = process.env.LINUX_AIO_FUZZ_SEED ? Number(process.env.LINUX_AIO_FUZZ_SEED) : randomInt(0, 0x7fffffff);
+  console.log(`# fuzz seed ${seed} (replay: LINUX_AIO_FUZZ_SEED=${seed})`);
+  const r = spawnSync(process.execPath, [child, dir ?? os.tmpdir(), String(RUNS), String(seed)], { encoding: 'utf8', timeout: 240_000, maxBuffer: 64 << 20 });
+  const out = `status ${r.status}, signal ${r.signal}\nstdout (tail):\n${r.stdout.slice(-4000)}\nstderr (tail):\n${r.stderr.slice(-4000)}`;
+  assert.equal(r.error, undefined, `the child hung or could not start: ${String(r.error)}\n${out}`);
+  assert.equal(r.signal, null, `the child crashed (seed ${seed})\n${out}`);
+  assert.equal(r.status, 0, out);
+  report = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const tallies = Object.entries(report!.tallies);
+  const calls = tallies.reduce((s, [, x]) => s + x.runs, 0);
+  t.diagnostic(`seed ${seed}: ${tallies.length} targets, ${calls.toLocaleString('en')} calls in ${(report!.ms / 1000).toFixed(1)} s`);
+  const classes: Record<string, number> = {};
+  for (const [, x] of tallies) for (const [k, n] of Object.entries(x.errors)) classes[k] = (classes[k] ?? 0) + n;
+  t.diagnostic(`outcomes: ${Object.entries(classes).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+
+  // Every export was reached.
+  const expected = ['allocAligned', 'isAddressAligned', 'errnoName', 'new AioError', 'Iocb.prepPread', 'Iocb.prepPwrite',
+    'Iocb.prepPreadv', 'Iocb.prepPwritev', 'Iocb.prepFsync', 'Iocb.prepFdsync', 'Iocb.prepPoll', 'Iocb.setEventfd',
+    'Iocb.rwFlags=', 'IoContext.setup', 'IoContext.submit', 'IoContext.getEvents', 'IoContext.waitEvents', 'IoContext.cancel',
+    'IoContext.stats/getters', 'IoContext.destroy (destroyed)', 'eventfd', 'eventfdRead', 'new IoQueue', 'IoQueue.stats/default',
+    'IoQueue.close', 'open', 'AioFile.read', 'AioFile.write', 'AioFile.readv', 'AioFile.writev', 'AioFile.fsync/fdatasync',
+    'AioFile.allocate', 'AioFile.readAt', 'AioFile.stat', 'AioFile.close (closed)', 'AioFile.asyncDispose (closed)', 'new AioFile'];
+  for (const name of expected) {
+    assert.ok(report!.tallies[name], `${name} was not fuzzed`);
+    assert.ok(report!.tallies[name]!.runs >= RUNS, `${name}: only ${report!.tallies[name]!.runs} calls`);
+  }
+  // Both sides of the boundary were reached: calls that worked and calls refused.
+  assert.ok(tallies.filter(([, x]) => x.ok > 0).length >= expected.length - 2, 'too few targets ever succeeded: the arguments are all junk');
+  assert.ok(classes['AioError EBADF'] && classes['AioError EINVAL'] && classes.TypeError && classes.RangeError);
+  const bad = tallies.flatMap(([, x]) => x.bad);
+  const badCount = tallies.reduce((s, [, x]) => s + x.badCount, 0);
+  assert.equal(badCount, 0, `errors of other classes (seed ${seed}):\n${bad.join('\n')}`);
+  // The shared objects still work after all that.
+  assert.equal(report!.probeRead, 4096);
+});
+
+test('fuzz: the low-level API\'s state errors (unprepared or in-flight Iocb, cancel of an Iocb not in flight) are TypeError/RangeError/AioError too', {
+  skip,
+  todo: 'bug: IoContext.submit/cancel and Iocb.prep* throw a plain Error for these (issue 6 report)',
+}, () => {
+  assert.ok(report, 'the fuzz run did not report');
+  const known = Object.entries(report.tallies).filter(([, x]) => x.known > 0).map(([k, x]) => `${k}: ${x.known} plain Errors`);
+  assert.deepEqual(known, []);
+});
