@@ -8,6 +8,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { randomFillSync } from 'node:crypto';
 import { open, allocAligned, AioError, IoQueue, RWF, type AioFile, type OpenOptions } from '../src/index.js';
 import { diskDir, tempPath } from './helpers/disk.js';
@@ -120,6 +121,61 @@ test('aborting requests waiting in the queue rejects them; they never reach the 
   assert.equal(s.completed, 2);
   assert.equal(s.queued, 0);
   assert.ok(doomed.every((d) => d.buf.every((b) => b === 0)), 'no aborted request touched its buffer');
+});
+
+test('aborting every other queued request: the rest run, in order', async (t) => {
+  const queue = new IoQueue({ depth: 1 });
+  t.after(() => queue.close());
+  const f = await fixture(t, { queue });
+  if (!f) return;
+  const { file, data } = f;
+  const controllers = Array.from({ length: 200 }, () => new AbortController());
+  const order: number[] = [];
+  const bufs = controllers.map(() => allocAligned(BLOCK, file.alignment.memory));
+  const reads = controllers.map((c, i) => file.read(bufs[i]!, (i % BLOCKS) * BLOCK, { signal: c.signal }).then(() => order.push(i)));
+  await afterFlush();
+  for (let i = 1; i < controllers.length; i += 2) controllers[i]!.abort();
+  assert.equal(queue.stats().queued, 99, 'the 100 aborted left the FIFO, the head is in the kernel');
+  const results = await Promise.allSettled(reads);
+  results.forEach((r, i) => assert.equal(r.status, i % 2 === 0 ? 'fulfilled' : 'rejected', `request ${i}`));
+  assert.deepEqual(order, controllers.map((_, i) => i).filter((i) => i % 2 === 0), 'the survivors ran in order');
+  for (let i = 0; i < controllers.length; i += 2) {
+    assert.ok(bufs[i]!.equals(data.subarray((i % BLOCKS) * BLOCK, (i % BLOCKS + 1) * BLOCK)), `request ${i} has its block`);
+  }
+  assert.equal(queue.stats().submitted, 100);
+  assert.equal(file.inFlight, 0);
+});
+
+test('aborting many queued requests with one signal takes time linear in their number', async (t) => {
+  const queue = new IoQueue({ depth: 1 });
+  t.after(() => queue.close());
+  const f = await fixture(t, { queue });
+  if (!f) return;
+  const { file } = f;
+  const buf = allocAligned(BLOCK, file.alignment.memory);
+  const abortAll = async (n: number): Promise<number> => {
+    const controller = new AbortController();
+    setMaxListeners(n + 10, controller.signal);
+    const reads = Array.from({ length: n }, (_, i) =>
+      file.read(buf, (i % BLOCKS) * BLOCK, { signal: controller.signal }).then(() => 'done', (err: Error) => err.name));
+    await afterFlush();
+    const start = performance.now();
+    controller.abort();
+    const ms = performance.now() - start;
+    assert.equal(queue.stats().queued, 0);
+    const outcomes = await Promise.all(reads);
+    assert.equal(outcomes.filter((o) => o === 'AbortError').length, n, 'all were aborted, the one in the kernel too');
+    await until(() => file.inFlight === 0, 'the file to drain');
+    return ms;
+  };
+  await abortAll(2000); // warm up
+  const small = await abortAll(5000);
+  const large = await abortAll(40_000);
+  t.diagnostic(`one signal: abort of 5,000 queued: ${small.toFixed(1)} ms; of 40,000: ${large.toFixed(1)} ms`);
+  // Linear work gives about 8x; the quadratic removal this guards against
+  // gave 64x (12 s for 40,000, with the event loop blocked throughout).
+  assert.ok(large < 24 * small + 100, `40,000 aborts took ${large.toFixed(1)} ms, 5,000 took ${small.toFixed(1)} ms`);
+
 });
 
 test('aborting a read in the kernel rejects at once; the data still lands in its buffer', async (t) => {

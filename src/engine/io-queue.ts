@@ -46,6 +46,8 @@ class Request {
   /** The promise already settled (aborted); the kernel request may still run. */
   settled = false;
   inKernel = false;
+  /** Where it sits in the FIFO, for removal on abort. */
+  ticket = 0;
 }
 
 const OP_NAMES: Record<number, string> = {
@@ -75,6 +77,8 @@ export class IoQueue implements IoBackend {
   readonly depth: number;
   readonly #core: ContextCore;
   readonly #pending = new Fifo<Request>();
+  /** The requests of the batch being staged. */
+  readonly #batch: Request[] = [];
   readonly #pool: Request[] = [];
   #flushScheduled = false;
   #closed = false;
@@ -186,7 +190,7 @@ export class IoQueue implements IoBackend {
     req.resolve = this.#nextResolve;
     req.reject = this.#nextReject;
     if (signal) this.#watchAbort(req, signal);
-    this.#pending.push(req);
+    req.ticket = this.#pending.push(req);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // nextTick runs after the promise continuations of this turn, so the
@@ -200,7 +204,11 @@ export class IoQueue implements IoBackend {
     req.signal = signal;
     req.onAbort = () => {
       if (req.settled) return;
-      const queued = !req.inKernel && this.#pending.remove(req);
+      // The signal drops a `once` listener as it fires: removing it again
+      // would search its whole list, once per request sharing the signal.
+      req.signal = undefined;
+      req.onAbort = undefined;
+      const queued = !req.inKernel && this.#pending.remove(req, req.ticket);
       this.#settle(req, undefined, abortError(signal));
       // A queued request never reached the kernel: it is done with now. One
       // in the kernel is finished (and its buffer unpinned) at its completion.
@@ -223,8 +231,10 @@ export class IoQueue implements IoBackend {
       let room = Math.min(this.depth - core.inFlight, core.available, this.#pending.length);
       if (room <= 0) break;
       if (single > 0) room = 1;
+      const batch = this.#batch;
+      this.#pending.front(room, batch);
       for (let i = 0; i < room; i++) {
-        const req = this.#pending.peek(i)!;
+        const req = batch[i]!;
         core.stage(i, req, req.opcode, req.fd, req.position, req.buf, req.rwFlags, -1, -1, 0);
       }
       let accepted: number;
