@@ -3,6 +3,7 @@ import { AioError } from '../errors.js';
 import { ContextCore } from '../lowlevel/context-core.js';
 import { checkCount } from '../validate.js';
 import { abortError, type IoBackend, type RequestOptions, type RequestOwner } from './backend.js';
+import { AbortWatch } from './abort-watch.js';
 import { Fifo } from './fifo.js';
 
 /** Options of {@link IoQueue}. */
@@ -41,8 +42,8 @@ class Request {
   owner: RequestOwner | undefined = undefined;
   resolve: ((v: number) => void) | undefined = undefined;
   reject: ((e: unknown) => void) | undefined = undefined;
+  /** The signal it is watched on, until it settles. */
   signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
   /** The promise already settled (aborted); the kernel request may still run. */
   settled = false;
   inKernel = false;
@@ -80,6 +81,7 @@ export class IoQueue implements IoBackend {
   /** The requests of the batch being staged. */
   readonly #batch: Request[] = [];
   readonly #pool: Request[] = [];
+  readonly #aborts = new AbortWatch<Request>((req, signal) => this.#abort(req, signal));
   #flushScheduled = false;
   #closed = false;
   #onDrained: (() => void) | undefined;
@@ -202,22 +204,21 @@ export class IoQueue implements IoBackend {
 
   #watchAbort(req: Request, signal: AbortSignal): void {
     req.signal = signal;
-    req.onAbort = () => {
-      if (req.settled) return;
-      // The signal drops a `once` listener as it fires: removing it again
-      // would search its whole list, once per request sharing the signal.
-      req.signal = undefined;
-      req.onAbort = undefined;
-      const queued = !req.inKernel && this.#pending.remove(req, req.ticket);
-      this.#settle(req, undefined, abortError(signal));
-      // A queued request never reached the kernel: it is done with now. One
-      // in the kernel is finished (and its buffer unpinned) at its completion.
-      if (queued) {
-        this.#finish(req);
-        this.#checkDrained();
-      }
-    };
-    signal.addEventListener('abort', req.onAbort, { once: true });
+    this.#aborts.add(signal, req);
+  }
+
+  /** `signal` fired while `req` was queued or in the kernel. */
+  #abort(req: Request, signal: AbortSignal): void {
+    if (req.settled) return;
+    req.signal = undefined; // the watch has already let go of it
+    const queued = !req.inKernel && this.#pending.remove(req, req.ticket);
+    this.#settle(req, undefined, abortError(signal));
+    // A queued request never reached the kernel: it is done with now. One
+    // in the kernel is finished (and its buffer unpinned) at its completion.
+    if (queued) {
+      this.#finish(req);
+      this.#checkDrained();
+    }
   }
 
   #submitPending(): void {
@@ -312,9 +313,8 @@ export class IoQueue implements IoBackend {
   #settle(req: Request, value: number | undefined, err: unknown): void {
     req.settled = true;
     if (req.signal) {
-      req.signal.removeEventListener('abort', req.onAbort!);
+      this.#aborts.delete(req.signal, req);
       req.signal = undefined;
-      req.onAbort = undefined;
     }
     if (err === undefined) req.resolve!(value!);
     else req.reject!(err);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { abortError, type IoBackend, type RequestOptions, type RequestOwner } from './backend.js';
 import { AioError } from '../errors.js';
+import { AbortWatch } from './abort-watch.js';
 
 type Callback = (err: NodeJS.ErrnoException | null, n?: number) => void;
 
@@ -32,6 +33,18 @@ function asBytes(view: ArrayBufferView): Uint8Array {
   return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/** A thread-pool request whose promise may be rejected early by its signal. */
+interface Watched {
+  settled: boolean;
+  reject: (err: unknown) => void;
+}
+
+const aborts = new AbortWatch<Watched>((w, signal) => {
+  if (w.settled) return;
+  w.settled = true;
+  w.reject(abortError(signal));
+});
+
 function run(owner: RequestOwner, opts: RequestOptions | undefined, syscall: string,
   start: (cb: Callback) => void): Promise<number> {
   const signal = opts?.signal;
@@ -44,18 +57,15 @@ function run(owner: RequestOwner, opts: RequestOptions | undefined, syscall: str
     return Promise.reject(new AioError(95, syscall, 'per-request RWF flags need the aio engine; the thread pool cannot pass them'));
   }
   return new Promise<number>((resolve, reject) => {
-    let settled = false;
-    const onAbort = (): void => {
-      settled = true;
-      reject(abortError(signal!));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const w: Watched = { settled: false, reject };
+    if (signal) aborts.add(signal, w);
     start((err, n) => {
-      signal?.removeEventListener('abort', onAbort);
+      if (signal) aborts.delete(signal, w);
       // Settle first, then tell the file, as the aio engine does: the
       // caller's reactions to this request run before a close() waiting on
       // it goes on to close the fd.
-      if (!settled) {
+      if (!w.settled) {
+        w.settled = true;
         if (err) reject(new AioError(-(err.errno ?? -5), syscall));
         else resolve(n ?? 0);
       }
