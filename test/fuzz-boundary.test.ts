@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { diskDir } from './helpers/disk.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bench/torture/fuzz-child.js');
-const RUNS = 2000;
+/** 2,000 in `npm test`; LINUX_AIO_FUZZ_RUNS changes it (the sanitizer run's short form uses fewer). */
+const RUNS = Number(process.env.LINUX_AIO_FUZZ_RUNS ?? 2000);
 
 /** tmpfs with O_DIRECT (Linux 6.6+) when there is one: fsync there costs nothing. Else the disk folder. */
 function fuzzDir(): { dir?: string; skip?: string } {

@@ -15,7 +15,8 @@ import { diskDir } from './helpers/disk.js';
 import { OpStream, hex, parseSeed, runTorture, TortureFailure } from '../bench/torture/model.js';
 
 const { dir, skip } = diskDir();
-const OPS = 100_000;
+/** 100,000 in `npm test`; LINUX_AIO_TORTURE_OPS changes it (the sanitizer run's short form uses fewer). */
+const OPS = Number(process.env.LINUX_AIO_TORTURE_OPS ?? 100_000);
 
 test(`torture: ${OPS.toLocaleString('en')} random operations agree with the in-memory model`, { skip, timeout: 120_000 }, async (t) => {
   const seed = process.env.LINUX_AIO_TORTURE_SEED ? parseSeed(process.env.LINUX_AIO_TORTURE_SEED) : randomInt(0, 0xffffffff);
@@ -34,13 +35,16 @@ test(`torture: ${OPS.toLocaleString('en')} random operations agree with the in-m
   for (const k of ['reads', 'readvs', 'writes', 'writevs', 'syncs', 'aborted', 'shortReads'] as const) {
     assert.ok(r[k] > 0, `no ${k} in the run`);
   }
-  assert.ok(r.bytesVerified > 100 * 1048576, `only ${r.bytesVerified} bytes of reads were checked`);
+  assert.ok(r.bytesVerified > OPS * 1000, `only ${r.bytesVerified} bytes of reads were checked`);
   assert.equal(r.finalBytesVerified, 4 * (8 << 20));
   assert.equal(r.phases[0]!.depth, 256);
   assert.ok(r.maxInFlight > 256, `at most ${r.maxInFlight} in flight: the queue's FIFO was never used`);
-  assert.ok(r.phases.some((p) => p.depth <= 4), 'no shallow phase');
-  assert.ok(r.phases.some((p) => p.reap === 'syscall'), 'no phase reaped with io_getevents');
-  assert.ok(r.phases.some((p) => p.queues === 'per-file'), 'no phase with a queue per file');
+  if (OPS >= 100_000) {
+    // 20 phases: the mix of depths, reap paths and queue layouts is there.
+    assert.ok(r.phases.some((p) => p.depth <= 4), 'no shallow phase');
+    assert.ok(r.phases.some((p) => p.reap === 'syscall'), 'no phase reaped with io_getevents');
+    assert.ok(r.phases.some((p) => p.queues === 'per-file'), 'no phase with a queue per file');
+  }
 });
 
 test('torture: a byte changed behind the model\'s back is caught', { skip }, async () => {
