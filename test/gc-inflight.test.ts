@@ -253,3 +253,23 @@ test('gc: the low-level IoContext keeps dropped Iocbs and buffers alive until re
   await settleFinalizers();
   assert.ok(finalized.n >= submitted * 0.9, `only ${finalized.n} of ${submitted} buffers were collected after reaping`);
 });
+
+test('gc: a buffer detached (transferred) before its request reaches the kernel is refused with TypeError, nothing else breaks', { skip }, async () => {
+  const f = await open(patternFile(), 'r');
+  try {
+    const buf = allocAligned(READ, f.alignment.memory);
+    const p = f.read(buf, 0);
+    // Still queued (the flush is a nextTick away): transfer its memory elsewhere.
+    const ab = buf.buffer as ArrayBuffer;
+    const moved = structuredClone(ab, { transfer: [ab] });
+    assert.equal(buf.byteLength, 0);
+    await assert.rejects(p, TypeError);
+    assert.equal(moved.byteLength, READ + f.alignment.memory);
+    // The file and its queue go on.
+    const ok = allocAligned(READ, f.alignment.memory);
+    assert.equal(await f.read(ok, 0), READ);
+    assert.ok(ok.equals(pattern(DISK_MARK, 0, READ)));
+  } finally {
+    await f.close();
+  }
+});
