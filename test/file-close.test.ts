@@ -181,3 +181,22 @@ test('await using closes the file when the block throws', async (t) => {
   assert.ok(fd >= 0);
   assert.ok(fdIsClosed(fd, f.path), 'the fd is closed after the throw');
 });
+
+test('a file whose IoQueue was closed rejects its requests with AioError EBADF', async (t) => {
+  const f = fixture(t);
+  if (!f) return;
+  const queue = new IoQueue({ depth: 8 });
+  const file = await open(f.path, 'r', { queue });
+  t.after(() => file.close());
+  const inFlight = file.read(allocAligned(BLOCK, file.alignment.memory), 0);
+  const closing = queue.close();
+  assert.equal(await inFlight, BLOCK, 'a request made before the queue closed completes');
+  await closing;
+  await assert.rejects(file.read(allocAligned(BLOCK, file.alignment.memory), 0), (err: unknown) => {
+    assert.ok(err instanceof AioError);
+    assert.equal(err.code, 'EBADF');
+    assert.match(err.hint ?? '', /IoQueue is closed/);
+    return true;
+  });
+  assert.equal(file.inFlight, 0, 'the refused request is not counted');
+});
