@@ -193,6 +193,12 @@ test('open refuses bad arguments with TypeError/RangeError', async (t) => {
   await assert.rejects(open(p, 'r+', { size: -4096 }), RangeError);
   await assert.rejects(open(p, 'r+', { mode: -1 }), RangeError);
   await assert.rejects(open(p, 'r+', { mode: '644' as unknown as number }), TypeError);
+  // A queue that is not an IoQueue used to open, then throw on the first read
+  // after counting it, so that close() waited for ever.
+  await assert.rejects(open(p, 'r', { queue: {} as never }), TypeError);
+  await assert.rejects(open(p, 'r', { queue: null as never }), TypeError);
+  await assert.rejects(open(p, 'r', { direct: 'no' as never }), TypeError, 'a string is not silently direct: true');
+  await assert.rejects(open(p, 'r', { direct: 0 as never }), TypeError);
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'no fd left open');
   assert.equal(fs.statSync(p).size, 0);
 });

@@ -270,6 +270,12 @@ function checkRequestOptions(opts: RequestOptions | undefined): void {
 export async function open(path: string, flags: string | number = 'r', options: OpenOptions = {}): Promise<AioFile> {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options.direct !== undefined && typeof options.direct !== 'boolean') {
+    throw new TypeError(`options.direct must be a boolean, got ${typeof options.direct}`);
+  }
+  if (options.queue !== undefined && !(options.queue instanceof IoQueue)) {
+    throw new TypeError('options.queue must be an IoQueue');
+  }
   const direct = options.direct ?? true;
   const engineChoice = options.engine ?? 'auto';
   if (!['auto', 'aio', 'threadpool'].includes(engineChoice)) {
