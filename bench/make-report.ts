@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BenchReport } from '../src/cli/bench.js';
+import { chartSvg, type BenchReport } from '../src/cli/bench.js';
 import type { System } from '../src/bench/job.js';
 import type { Cell } from '../src/bench/report.js';
 import { SYSTEM_LABEL, fmtInt, fmtNum, fmtRatio, fmtUs } from '../src/bench/table.js';
@@ -166,6 +166,8 @@ function render(dir: string): string {
   for (const key of Object.keys(sets) as (keyof typeof sets)[]) {
     const r = sets[key];
     if (!r) continue;
+    // Charts are redrawn from the JSON, so that they follow the current chart module.
+    fs.writeFileSync(path.join(dir, `${key}.svg`), chartSvg(r));
     parts.push(`### ${titles[key]}`, '', `${describeTarget({ ...r.target, temporary: false })}; ${r.job.rampMs / 1000} s ramp + ` +
       `${r.job.runtimeMs / 1000} s per run, medians of ${r.job.repeat}.${r.fio.skipped ? ` fio skipped: ${r.fio.skipped}.` : ''}`, '',
     sweepTable(r), '', ...note(spreadNote(r)), `![${titles[key]}: IOPS by queue depth](${rel(`${key}.svg`)})`, '');

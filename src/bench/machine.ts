@@ -88,3 +88,12 @@ export function describeTarget(t: TargetInfo): string {
   }
   return `${t.temporary ? 'temporary file' : 'file'} on ${t.fileSystem ?? 'an unknown file system'}${t.device ? ` on ${t.device}` : ''}${sched ? ` (${sched})` : ''}`;
 }
+
+/** A few words for a chart: `ext4 file on vda` / `RAM loop device loop0` / `block device sdb`. */
+export function shortTarget(t: TargetInfo): string {
+  if (t.kind === 'block device') {
+    if (t.loopBacking?.startsWith('/dev/shm/')) return `RAM-backed loop device ${t.device ?? ''}`.trim();
+    return `block device ${t.device ?? '?'}`;
+  }
+  return `${t.fileSystem ?? 'file'} file${t.device ? ` on ${t.device}` : ''}`;
+}

@@ -17,7 +17,7 @@ import type { FromChild, ToChild } from '../bench/child-protocol.js';
 import { errorText } from '../bench/child-protocol.js';
 import { fioArgs, fioVersion, runFio } from '../bench/fio.js';
 import { failedRun, type JobSpec, type RunResult, type System } from '../bench/job.js';
-import { describeTarget, machineInfo, targetInfo, type MachineInfo, type TargetInfo } from '../bench/machine.js';
+import { describeTarget, machineInfo, shortTarget, targetInfo, type MachineInfo, type TargetInfo } from '../bench/machine.js';
 import { parseBenchArgs, usage, type BenchOptions } from '../bench/options.js';
 import { ProgressBar } from '../bench/progress.js';
 import { buildCells, type Cell } from '../bench/report.js';
@@ -158,15 +158,16 @@ export function formatReport(r: BenchReport, opts: BenchOptions): string {
   return lines.join('\n') + '\n';
 }
 
-function chartSvg(r: BenchReport, opts: BenchOptions): string {
-  const systems = r.job.systems;
+/** The chart of a report: IOPS by iodepth, one line per system. */
+export function chartSvg(r: BenchReport): string {
+  const j = r.job;
   return lineChart({
-    title: `${fmtBs(opts.bs)} ${opts.rw} IOPS by queue depth${opts.numjobs > 1 ? ` (${opts.numjobs} jobs)` : ''}`,
-    subtitle: `${describeTarget(r.target)}; ${r.machine.nproc} CPUs, Linux ${r.machine.kernel}, Node ${r.machine.node}` +
-      (opts.repeat > 1 ? `; medians of ${opts.repeat}` : ''),
+    title: `${fmtBs(j.bs)} ${j.rw} IOPS by queue depth${j.numjobs > 1 ? ` (${j.numjobs} jobs)` : ''}`,
+    subtitle: `${shortTarget(r.target)}; ${r.machine.nproc} CPUs, Linux ${r.machine.kernel}, Node ${r.machine.node}` +
+      (j.repeat > 1 ? `; medians of ${j.repeat}` : ''),
     xLabel: 'iodepth (requests in flight per job)',
     yLabel: 'IOPS',
-    series: systems.map((s) => ({
+    series: j.systems.map((s) => ({
       name: SYSTEM_LABEL[s],
       points: r.results.filter((c) => c.system === s && c.median).map((c) => ({ x: c.iodepth, y: c.median!.iops })),
     })),
@@ -277,7 +278,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     if (systems.includes('fio')) report.fio.args = fioArgs(specFor(opts, target, 'aio', opts.iodepths[0]!));
     if (opts.chart) {
       try {
-        fs.writeFileSync(opts.chart, chartSvg(report, opts));
+        fs.writeFileSync(opts.chart, chartSvg(report));
       } catch (err) {
         io.err(`linux-aio bench: cannot write the chart ${opts.chart}: ${errorText(err)}\n`);
         report.chart = null;
