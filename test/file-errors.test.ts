@@ -404,3 +404,40 @@ test('a request refused by io_submit with nothing else in flight does not keep t
   assert.equal(code, 0, errOut);
   assert.equal(out.trim(), '4096 ENOTSUP');
 });
+
+test('-0 passes as 0 everywhere (mode, position, flags); mode -0 used to abort the process in fs.open', async (t) => {
+  const { skip } = diskDir();
+  if (skip) {
+    t.skip(skip);
+    return;
+  }
+  const p = tempPath('negative-zero');
+  fs.writeFileSync(p, Buffer.alloc(2 * BLOCK, 0x61));
+  t.after(() => fs.rmSync(p, { force: true }));
+  // In a child: a regression is a native assertion that kills the process.
+  const script = `
+    const { open, allocAligned } = await import(${JSON.stringify(INDEX)});
+    const out = [];
+    for (const options of [{ mode: -0 }, { mode: -0, direct: false }, { size: -0 }]) {
+      const file = await open(${JSON.stringify(p)}, 'r+', options);
+      const buf = allocAligned(4096);
+      out.push(await file.read(buf, -0), await file.write(buf, -0), await file.readv([buf], -0),
+        await file.read(buf, 0, { flags: -0 }), (await file.readAt(-0, 10)).length);
+      await file.allocate(-0, 4096);
+      await file.close();
+    }
+    console.log(out.join(','));
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let errOut = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (errOut += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+    child.on('close', (c, s) => resolve([c, s])));
+  clearTimeout(timer);
+  assert.equal(signal, null, `the child was not killed (stderr: ${errOut})`);
+  assert.equal(code, 0, errOut);
+  assert.equal(out.trim(), new Array(3).fill('4096,4096,4096,4096,10').join(','));
+});

@@ -282,7 +282,9 @@ export async function open(path: string, flags: string | number = 'r', options: 
     throw new TypeError(`engine must be 'auto', 'aio' or 'threadpool', got ${String(engineChoice)}`);
   }
   if (options.size !== undefined) checkCount(options.size, 'size', 0, Number.MAX_SAFE_INTEGER);
-  const mode = options.mode === undefined ? 0o666 : checkCount(options.mode, 'mode', 0, 0o7777);
+  // `| 0` turns -0 (which passes the check) into 0: fs.open aborts the
+  // process on a mode that is not an int32, and -0 is not one to V8.
+  const mode = options.mode === undefined ? 0o666 : checkCount(options.mode, 'mode', 0, 0o7777) | 0;
   const osFlags = parseOpenFlags(flags) | (direct ? fs.constants.O_DIRECT : 0);
 
   let fd: number;
