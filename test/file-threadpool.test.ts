@@ -178,3 +178,15 @@ test('thread-pool errors are AioErrors with the fs call named', async (t) => {
   });
   assert.equal(file.inFlight, 0);
 });
+
+test('O_DIRECT among numeric flags wins over direct: false, so alignment is still checked', async (t) => {
+  const fx = fixture(t);
+  if (!fx) return;
+  const file = await open(fx.path, fs.constants.O_RDONLY | fs.constants.O_DIRECT, { direct: false });
+  t.after(() => file.close());
+  assert.equal(file.direct, true);
+  assert.equal(file.engine, 'aio');
+  assert.ok(file.alignment.offset > 1, `alignment ${JSON.stringify(file.alignment)}`);
+  await assert.rejects(file.read(Buffer.alloc(100), 0), (err: unknown) => err instanceof AioError && err.code === 'EINVAL');
+  assert.equal(await file.read(allocAligned(4096), 0), 4096);
+});

@@ -16,7 +16,7 @@ const fstatAsync = promisify(fs.fstat);
 
 /** Options of {@link open}. */
 export interface OpenOptions {
-  /** Open with O_DIRECT (default true): no page cache, aligned requests. */
+  /** Open with O_DIRECT (default true): no page cache, aligned requests. O_DIRECT among numeric `flags` wins over `false`. */
   direct?: boolean;
   /**
    * `'auto'` (default) uses Linux AIO for O_DIRECT files and block devices
@@ -276,7 +276,10 @@ export async function open(path: string, flags: string | number = 'r', options: 
   if (options.queue !== undefined && !(options.queue instanceof IoQueue)) {
     throw new TypeError('options.queue must be an IoQueue');
   }
-  const direct = options.direct ?? true;
+  const requested = parseOpenFlags(flags);
+  // O_DIRECT in numeric flags means direct I/O whatever `direct` says: the
+  // alignment checks must match what the kernel will enforce.
+  const direct = (options.direct ?? true) || (requested & fs.constants.O_DIRECT) !== 0;
   const engineChoice = options.engine ?? 'auto';
   if (!['auto', 'aio', 'threadpool'].includes(engineChoice)) {
     throw new TypeError(`engine must be 'auto', 'aio' or 'threadpool', got ${String(engineChoice)}`);
@@ -285,7 +288,7 @@ export async function open(path: string, flags: string | number = 'r', options: 
   // `| 0` turns -0 (which passes the check) into 0: fs.open aborts the
   // process on a mode that is not an int32, and -0 is not one to V8.
   const mode = options.mode === undefined ? 0o666 : checkCount(options.mode, 'mode', 0, 0o7777) | 0;
-  const osFlags = parseOpenFlags(flags) | (direct ? fs.constants.O_DIRECT : 0);
+  const osFlags = requested | (direct ? fs.constants.O_DIRECT : 0);
 
   let fd: number;
   try {
