@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
+  IoQueue,
   AioError, IoContext, Iocb, POLL, allocAligned, eventfd, eventfdRead, isAddressAligned,
 } from '../src/index.js';
 import { diskDir, openDirect } from './helpers/disk.js';
@@ -231,7 +232,7 @@ test('IoContext methods', async (t) => {
   assert.doesNotThrow(() => ctx.waitEvents(NaN, -1, 'x' as never).catch(() => {}));
 
   for (const arg of [null, undefined, 'x', 1, {}, [cb]]) rejectsArg(() => ctx.cancel(arg as never), `cancel(${show(arg)})`);
-  assert.throws(() => ctx.cancel(fake), (e: unknown) => e instanceof Error && !(e instanceof AioError));
+  assert.throws(() => ctx.cancel(fake), (e: unknown) => e instanceof AioError && e.code === 'EINVAL');
   assert.throws(() => ctx.cancel(cb), /not in flight/);
 
   // After all that, the context works.
@@ -306,4 +307,11 @@ test('the addon itself, called with garbage in a child process, throws and never
   assert.equal(by.get('cancel(slot 0, never used)')!.value, 22, 'io_cancel of an unused slot is EINVAL');
   assert.equal(by.get('reap(nr huge, timeout -Infinity, nothing in flight)')!.value, 0);
   t.diagnostic(`${results.length} direct addon calls, none crashed`);
+});
+
+test('new IoQueue refuses options it does not know how to honour', () => {
+  assert.throws(() => new IoQueue({ reap: 'sometimes' as never }), TypeError);
+  assert.throws(() => new IoQueue(null as never), TypeError);
+  assert.throws(() => new IoQueue({ depth: 0 }), RangeError);
+  assert.throws(() => new IoQueue({ depth: 1.5 }), RangeError);
 });

@@ -39,7 +39,7 @@ function fuzzDir(): { dir?: string; skip?: string } {
   return diskDir();
 }
 
-interface Tally { runs: number; ok: number; ms: number; errors: Record<string, number>; badCount: number; bad: string[]; known: number }
+interface Tally { runs: number; ok: number; ms: number; errors: Record<string, number>; badCount: number; bad: string[] }
 let report: { seed: number; runs: number; ms: number; probeRead: number; tallies: Record<string, Tally> } | undefined;
 const { dir, skip } = fuzzDir();
 
@@ -78,13 +78,4 @@ test(`fuzz: every export called ${RUNS.toLocaleString('en')}+ times with random 
   assert.equal(badCount, 0, `errors of other classes (seed ${seed}):\n${bad.join('\n')}`);
   // The shared objects still work after all that.
   assert.equal(report!.probeRead, 4096);
-});
-
-test('fuzz: the low-level API\'s state errors (unprepared or in-flight Iocb, cancel of an Iocb not in flight) are TypeError/RangeError/AioError too', {
-  skip,
-  todo: 'bug: IoContext.submit/cancel and Iocb.prep* throw a plain Error for these (issue 6 report)',
-}, () => {
-  assert.ok(report, 'the fuzz run did not report');
-  const known = Object.entries(report.tallies).filter(([, x]) => x.known > 0).map(([k, x]) => `${k}: ${x.known} plain Errors`);
-  assert.deepEqual(known, []);
 });

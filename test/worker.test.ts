@@ -2,8 +2,8 @@
  * Worker threads: each has its own context (Node-API instance data, no C
  * globals). A worker terminated with I/O in flight tears its context down
  * (the kernel's requests are waited for or cancelled), the main thread goes
- * on with its own I/O, fs.aio-nr returns to where it was, and the process
- * exits cleanly. Run in a child process, so that a crash is seen as such.
+ * on with its own I/O, no kernel context of the process is left behind, and
+ * the process exits cleanly. Run in a child process, so that a crash is seen as such.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,10 +46,10 @@ test('a worker terminated with AIO in flight: main thread goes on, context torn 
   // Termination destroyed the worker's context (only main's remained) ...
   assert.equal(out.terminateCode, 1, 'worker.terminate() resolves with exit code 1');
   assert.equal(out.mapsAfterWorker, (out.mapsStart as number) + 1, "the worker's kernel context outlived the worker");
-  // ... and, with main's destroyed too, nothing is left.
+  // ... and, with main's destroyed too, nothing is left. (The [aio] mappings
+  // of this process are exact; fs.aio-nr is system-wide and moves with
+  // whatever else runs, so worker-terminate.test.ts checks it with a margin.)
   assert.equal(out.mapsEnd, out.mapsStart);
-  assert.equal(out.aioNrBack, true,
-    `fs.aio-nr did not come back: start ${String(out.aioNrStart)}, during ${String(out.aioNrDuring)}, end ${String(out.aioNrEnd)}`);
   assert.equal(stderr.trim(), '', 'the child wrote to stderr');
 });
 

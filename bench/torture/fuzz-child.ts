@@ -126,11 +126,7 @@ interface Tally {
   /** Errors of a class not allowed, and the first few of them. */
   badCount: number;
   bad: string[];
-  /** Plain Errors already reported as a bug (KNOWN below), counted apart. */
-  known: number;
 }
-/** The low-level API's state errors are plain Errors today (reported in issue 6's closing note). */
-const KNOWN = /was never prepared|is already in flight|is not in flight on this context|this Iocb is in flight/;
 const tallies: Record<string, Tally> = {};
 const pending: Promise<unknown>[] = [];
 
@@ -150,10 +146,6 @@ function record(name: string, args: unknown[], err: unknown): void {
   const kind = err instanceof AioError ? `AioError ${err.code}` : err instanceof Error ? err.name : typeof err;
   t.errors[kind] = (t.errors[kind] ?? 0) + 1;
   if (allowed(err)) return;
-  if (err instanceof Error && err.constructor === Error && KNOWN.test(err.message)) {
-    t.known++;
-    return;
-  }
   t.badCount++;
   if (t.bad.length < 5) {
     t.bad.push(`${name}(${describe(args)}) → ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
@@ -161,7 +153,7 @@ function record(name: string, args: unknown[], err: unknown): void {
 }
 /** Calls `fn`; a returned promise is judged when it settles (with a time limit for the report, not a failure). */
 function call(name: string, args: unknown[], fn: () => unknown): void {
-  tallies[name] ??= { runs: 0, ok: 0, ms: 0, errors: {}, badCount: 0, bad: [], known: 0 };
+  tallies[name] ??= { runs: 0, ok: 0, ms: 0, errors: {}, badCount: 0, bad: [] };
   tallies[name].runs++;
   let out: unknown;
   try {

@@ -98,6 +98,10 @@ export class IoQueue implements IoBackend {
    * @throws AioError `EAGAIN` when `/proc/sys/fs/aio-max-nr` is exhausted
    */
   constructor(options: IoQueueOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (options.reap !== undefined && options.reap !== 'auto' && options.reap !== 'syscall') {
+      throw new TypeError(`options.reap must be 'auto' or 'syscall', got ${String(options.reap)}`);
+    }
     const depth = checkCount(options.depth ?? 128, 'depth', 1, 65536);
     this.#core = new ContextCore(depth, options.reap === 'syscall', () => this.#onNotify());
     this.depth = Math.min(depth, this.#core.capacity);

@@ -120,8 +120,8 @@ export class IoContext implements Disposable {
       try {
         if (!(cb instanceof Iocb)) throw new TypeError(`iocbs[${i}] is not an Iocb`);
         // (an object made with Object.create(Iocb.prototype) throws TypeError here)
-        if (cb.opcode === -1) throw new Error(`iocbs[${i}] was never prepared`);
-        if (cb._context !== undefined) throw new Error(`iocbs[${i}] is already in flight`);
+        if (cb.opcode === -1) throw new AioError(22, 'io_submit', `iocbs[${i}] was never prepared: call one of its prep* methods first`);
+        if (cb._context !== undefined) throw new AioError(16, 'io_submit', `iocbs[${i}] is already in flight: reap its completion before submitting it again`);
       } catch (err) {
         this.#unmark(iocbs, 0, i);
         throw err;
@@ -238,12 +238,12 @@ export class IoContext implements Disposable {
    * cancelled (its completion, usually with `res` = -ECANCELED, still
    * arrives through `getEvents`), false when the kernel cannot cancel it:
    * reads and writes of files and block devices run to completion.
-   * @throws Error when `iocb` is not in flight on this context
+   * @throws AioError `EINVAL` when `iocb` is not in flight on this context
    */
   cancel(iocb: Iocb): boolean {
     this.#core.ensureLive();
     if (!(iocb instanceof Iocb)) throw new TypeError('iocb must be an Iocb');
-    if (iocb._context !== this) throw new Error('this Iocb is not in flight on this context');
+    if (iocb._context !== this) throw new AioError(22, 'io_cancel', 'this Iocb is not in flight on this context');
     const err = this.#core.cancel(iocb._slot);
     if (err === 0 || err === 115 /* EINPROGRESS */) return true;
     if (err === 22 /* EINVAL: not cancellable or already done */) return false;

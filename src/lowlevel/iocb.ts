@@ -1,4 +1,5 @@
 import { Opcode } from '../constants.js';
+import { AioError } from '../errors.js';
 import { checkCount, checkFd, checkOffset, checkView, checkViews } from '../validate.js';
 
 const UNPREPARED = -1;
@@ -125,7 +126,7 @@ export class Iocb {
   }
 
   #assertIdle(): void {
-    if (this._context !== undefined) throw new Error('this Iocb is in flight: wait for its completion before changing it');
+    if (this._context !== undefined) throw new AioError(16, 'io_prep', 'this Iocb is in flight: reap its completion before changing it');
   }
 
   /** @internal the memory the kernel will touch */

@@ -15,13 +15,10 @@ import type { WorkerIoData } from './worker-io.js';
 
 const BS = 4096;
 const BLOCKS = 64;
-const WORKER_EVENTS = 4093; // distinctive, to be seen in fs.aio-nr
+const WORKER_EVENTS = 4093; // distinctive, to tell the worker's context apart when debugging
 
 function aioMappings(): number {
   return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('[aio]')).length;
-}
-function aioNr(): number {
-  return Number(fs.readFileSync('/proc/sys/fs/aio-nr', 'utf8').trim());
 }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -43,7 +40,6 @@ async function main(mode: string): Promise<void> {
   };
 
   const out: Record<string, unknown> = { mode };
-  out.aioNrStart = aioNr();
   out.mapsStart = aioMappings();
 
   // The main thread's own context and I/O, before, during and after.
@@ -84,8 +80,6 @@ async function main(mode: string): Promise<void> {
   out.workerReady = ready;
   out.mapsDuring = aioMappings();
   out.mainDuring = await readAll();
-  const aioNrDuring = aioNr();
-  out.aioNrDuring = aioNrDuring;
 
   if (mode === 'exit') {
     // Exit the whole process with the worker's I/O in flight.
@@ -107,18 +101,6 @@ async function main(mode: string): Promise<void> {
   out.mainAfter = await readAll();
   ctx.destroy();
   fs.closeSync(fd);
-  // fs.aio-nr is system-wide and others may use AIO meanwhile: it counts as
-  // back when it equals the start, or exactly what it was minus the worker's
-  // and main's contexts, at some moment within 3 s.
-  let back = false;
-  let last = aioNr();
-  for (let i = 0; i < 150 && !back; i++) {
-    last = aioNr();
-    back = last === out.aioNrStart || last === aioNrDuring - WORKER_EVENTS - 16;
-    if (!back) await sleep(20);
-  }
-  out.aioNrEnd = last;
-  out.aioNrBack = back;
   out.mapsEnd = aioMappings();
   out.errors = errors;
   cleanup();
