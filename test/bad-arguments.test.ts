@@ -13,8 +13,8 @@ import {
   IoQueue,
   AioError, IoContext, Iocb, POLL, allocAligned, eventfd, eventfdRead, isAddressAligned,
 } from '../src/index.js';
-import { diskDir, openDirect } from './helpers/disk.js';
-import { makeFifo } from './helpers/fifo.js';
+import { diskDir, directFile } from './helpers/disk.js';
+import { pollContext } from './helpers/fifo.js';
 import type { AbuseResult } from './helpers/native-abuse.js';
 
 const NOT_NUMBERS: unknown[] = [null, undefined, '1', true, {}, [], 1n, Symbol('s'), () => 1, new Number(1)];
@@ -97,13 +97,9 @@ test('IoContext.setup', () => {
 });
 
 test('Iocb prep methods, rwFlags and setEventfd', (t) => {
-  const { skip } = diskDir();
-  if (skip) return t.skip(skip);
-  const { fd, path } = openDirect(4096, 'badargs');
-  t.after(() => {
-    fs.closeSync(fd);
-    fs.rmSync(path, { force: true });
-  });
+  const file = directFile(t, 4096, 'badargs');
+  if (!file) return;
+  const { fd } = file;
   const buf = allocAligned(4096);
   const cb = new Iocb();
   const unchanged = (): void => {
@@ -163,14 +159,10 @@ test('Iocb prep methods, rwFlags and setEventfd', (t) => {
 });
 
 test('a buffer detached after prep is refused at submit, and nothing stays in flight', (t) => {
-  const { skip } = diskDir();
-  if (skip) return t.skip(skip);
-  const { fd, path } = openDirect(8192, 'detach');
+  const file = directFile(t, 8192, 'detach');
+  if (!file) return;
+  const { fd, path } = file;
   using ctx = IoContext.setup(4);
-  t.after(() => {
-    fs.closeSync(fd);
-    fs.rmSync(path, { force: true });
-  });
   fs.writeSync(fd, allocAligned(8192).fill(7), 0, 8192, 0);
   const a = allocAligned(4096);
   const b = allocAligned(4096);
@@ -198,12 +190,7 @@ test('a buffer detached after prep is refused at submit, and nothing stays in fl
 });
 
 test('IoContext methods', async (t) => {
-  const fifo = makeFifo();
-  const ctx = IoContext.setup(4);
-  t.after(() => {
-    ctx.destroy();
-    fifo.close();
-  });
+  const { ctx, fifo } = pollContext(t, 4);
   const cb = new Iocb().prepPoll(fifo.readFd, POLL.IN);
   const fake = Object.create(Iocb.prototype) as Iocb;
   for (const arg of [null, undefined, 'x', 1, {}, cb, { length: 1, 0: cb }, new Set([cb]), [null], [{}], [1], [cb, 'x'], [cb, {}], [cb, fake]]) {

@@ -8,21 +8,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { AioError, IoContext, Iocb, POLL, allocAligned, errnoName } from '../src/index.js';
 import { native } from '../src/native.js';
-import { diskDir, openDirect } from './helpers/disk.js';
+import { diskDir, openDirect, directFile } from './helpers/disk.js';
 import { makeFifo } from './helpers/fifo.js';
 
 const BS = 4096;
 const EINVAL = 22;
 
 test('misaligned buffer, offset or length: the kernel answers -EINVAL in the event', (t) => {
-  const { skip } = diskDir();
-  if (skip) return t.skip(skip);
-  const { fd, path } = openDirect(4 * BS, 'misalign');
+  const file = directFile(t, 4 * BS, 'misalign');
+  if (!file) return;
+  const { fd, path } = file;
   using ctx = IoContext.setup(8);
-  t.after(() => {
-    fs.closeSync(fd);
-    fs.rmSync(path, { force: true });
-  });
   const facts = native.fileFacts(fd);
   t.diagnostic(`DIO alignment here: memory ${facts.dioMemAlign}, offset ${facts.dioOffsetAlign}`);
   if (facts.dioMemAlign <= 1 || facts.dioOffsetAlign <= 1) {

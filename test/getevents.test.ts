@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IoContext, Iocb, POLL, allocAligned, eventfd, eventfdRead } from '../src/index.js';
-import { diskDir, openDirect } from './helpers/disk.js';
-import { makeFifo } from './helpers/fifo.js';
+import { diskDir, openDirect, directFile } from './helpers/disk.js';
+import { makeFifo, pollContext } from './helpers/fifo.js';
 
 const BS = 4096;
 
@@ -145,12 +145,7 @@ for (const reap of ['auto', 'syscall'] as const) {
 }
 
 test('without a timeout, minNr above the requests in flight throws RangeError instead of hanging', (t) => {
-  const fifo = makeFifo();
-  const ctx = IoContext.setup(8);
-  t.after(() => {
-    ctx.destroy();
-    fifo.close();
-  });
+  const { ctx, fifo } = pollContext(t, 8);
   assert.throws(() => ctx.getEvents(1, 1), RangeError);
   assert.throws(() => ctx.getEvents(1, 8, undefined), RangeError);
   assert.throws(() => ctx.getEvents(1, 8, Infinity), RangeError, 'Infinity is no timeout');
@@ -166,14 +161,10 @@ test('without a timeout, minNr above the requests in flight throws RangeError in
 });
 
 test('IoEvent carries data, obj, res and res2; obj is the submitted Iocb', (t) => {
-  const { skip } = diskDir();
-  if (skip) return t.skip(skip);
-  const { fd, path } = openDirect(0, 'shape');
+  const file = directFile(t, 0, 'shape');
+  if (!file) return;
+  const { fd } = file;
   using ctx = IoContext.setup(4);
-  t.after(() => {
-    fs.closeSync(fd);
-    fs.rmSync(path, { force: true });
-  });
   const w = allocAligned(BS).fill(0x5a);
   fs.writeSync(fd, w, 0, BS, 0);
   const tag = { request: 'mine', n: 42 };
@@ -210,12 +201,7 @@ test('IoEvent carries data, obj, res and res2; obj is the submitted Iocb', (t) =
 });
 
 test('a huge timeout waits like no timeout: the completion ends it', async (t) => {
-  const fifo = makeFifo();
-  const ctx = IoContext.setup(4);
-  t.after(() => {
-    ctx.destroy();
-    fifo.close();
-  });
+  const { ctx, fifo } = pollContext(t, 4);
   const cb = new Iocb().prepPoll(fifo.readFd, POLL.IN);
   for (const timeout of [2 ** 31, 1e15, 1e300, Number.MAX_VALUE]) {
     cb.prepPoll(fifo.readFd, POLL.IN);

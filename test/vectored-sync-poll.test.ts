@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IoContext, Iocb, Opcode, POLL, allocAligned, eventfd, eventfdRead } from '../src/index.js';
-import { diskDir, openDirect } from './helpers/disk.js';
-import { makeFifo } from './helpers/fifo.js';
+import { diskDir, openDirect, directFile } from './helpers/disk.js';
+import { makeFifo, pollContext } from './helpers/fifo.js';
 
 const BS = 4096;
 const ECANCELED = 125;
@@ -21,14 +21,10 @@ function pattern(len: number, seed: number): Buffer {
 }
 
 test('pwritev gathers several buffers and preadv scatters them back', async (t) => {
-  const { skip } = diskDir();
-  if (skip) return t.skip(skip);
-  const { fd, path } = openDirect(0, 'vec');
+  const file = directFile(t, 0, 'vec');
+  if (!file) return;
+  const { fd, path } = file;
   using ctx = IoContext.setup(8);
-  t.after(() => {
-    fs.closeSync(fd);
-    fs.rmSync(path, { force: true });
-  });
   const parts = [pattern(BS, 1), pattern(2 * BS, 2), pattern(BS, 3), pattern(3 * BS, 4)];
   const total = parts.reduce((n, p) => n + p.length, 0);
   const at = 2 * BS;
@@ -83,14 +79,10 @@ test('pwritev gathers several buffers and preadv scatters them back', async (t) 
 });
 
 test('fsync and fdsync complete with res 0', async (t) => {
-  const { skip } = diskDir();
-  if (skip) return t.skip(skip);
-  const { fd, path } = openDirect(0, 'sync');
+  const file = directFile(t, 0, 'sync');
+  if (!file) return;
+  const { fd } = file;
   using ctx = IoContext.setup(8);
-  t.after(() => {
-    fs.closeSync(fd);
-    fs.rmSync(path, { force: true });
-  });
   const w = new Iocb().prepPwrite(fd, pattern(BS, 9), 0);
   ctx.submit([w]);
   assert.equal((await ctx.waitEvents(1, 1))[0]!.res, BS);
@@ -132,12 +124,7 @@ test('fsync and fdsync complete with res 0', async (t) => {
 });
 
 test('a poll on a FIFO completes only after data arrives, with POLLIN in res', async (t) => {
-  const fifo = makeFifo();
-  const ctx = IoContext.setup(4);
-  t.after(() => {
-    ctx.destroy();
-    fifo.close();
-  });
+  const { ctx, fifo } = pollContext(t, 4);
   const cb = new Iocb().prepPoll(fifo.readFd, POLL.IN);
   assert.equal(cb.opcode, Opcode.POLL);
   assert.equal(cb.pollEvents, POLL.IN);
@@ -174,12 +161,7 @@ test('a poll on a FIFO completes only after data arrives, with POLLIN in res', a
 });
 
 test('cancel: a pending poll is cancelled and its completion still arrives', async (t) => {
-  const fifo = makeFifo();
-  const ctx = IoContext.setup(4);
-  t.after(() => {
-    ctx.destroy();
-    fifo.close();
-  });
+  const { ctx, fifo } = pollContext(t, 4);
   const cb = new Iocb().prepPoll(fifo.readFd, POLL.IN);
   cb.data = 7;
   ctx.submit([cb]);

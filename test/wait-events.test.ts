@@ -8,16 +8,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AioError, IoContext, Iocb, POLL, allocAligned } from '../src/index.js';
-import { diskDir, openDirect } from './helpers/disk.js';
-import { makeFifo } from './helpers/fifo.js';
+import { directFile } from './helpers/disk.js';
+import { makeFifo, pollContext } from './helpers/fifo.js';
 
 test('waitEvents resolves while a setInterval timer keeps firing', async (t) => {
-  const fifo = makeFifo();
-  const ctx = IoContext.setup(4);
-  t.after(() => {
-    ctx.destroy();
-    fifo.close();
-  });
+  const { ctx, fifo } = pollContext(t, 4);
   const cb = new Iocb().prepPoll(fifo.readFd, POLL.IN);
   ctx.submit([cb]);
   let ticks = 0;
@@ -45,12 +40,7 @@ test('waitEvents resolves while a setInterval timer keeps firing', async (t) => 
 });
 
 test('waitEvents with a timeout resolves with [] when nothing completes', async (t) => {
-  const fifo = makeFifo();
-  const ctx = IoContext.setup(4);
-  t.after(() => {
-    ctx.destroy();
-    fifo.close();
-  });
+  const { ctx, fifo } = pollContext(t, 4);
   // Nothing in flight at all.
   let t0 = performance.now();
   assert.deepEqual(await ctx.waitEvents(1, 4, 40), []);
@@ -84,12 +74,7 @@ test('waitEvents with a timeout resolves with [] when nothing completes', async 
 });
 
 test('waitEvents with a timeout beyond 2^31 ms does not expire early', async (t) => {
-  const fifo = makeFifo();
-  const ctx = IoContext.setup(4);
-  t.after(() => {
-    ctx.destroy();
-    fifo.close();
-  });
+  const { ctx, fifo } = pollContext(t, 4);
   const warnings: Error[] = [];
   const onWarning = (w: Error): void => {
     warnings.push(w);
@@ -137,14 +122,10 @@ test('several waiters are served in order', async (t) => {
 });
 
 test('completions that came before the call resolve it without waiting', async (t) => {
-  const { skip } = diskDir();
-  if (skip) return t.skip(skip);
-  const { fd, path } = openDirect(4096, 'wait-done');
+  const file = directFile(t, 4096, 'wait-done');
+  if (!file) return;
+  const { fd } = file;
   using ctx = IoContext.setup(4);
-  t.after(() => {
-    fs.closeSync(fd);
-    fs.rmSync(path, { force: true });
-  });
   const cbs = [0, 1, 2].map(() => new Iocb().prepPread(fd, allocAligned(4096), 0));
   ctx.submit(cbs);
   await sleep(30);

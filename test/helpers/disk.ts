@@ -102,3 +102,21 @@ export function attachLoop(sizeBytes: number, opts: { sectorSize?: number; direc
     },
   };
 }
+
+/**
+ * A new O_DIRECT file for one test, closed and removed after it; undefined
+ * (with the test skipped, its reason printed) where there is no disk folder.
+ */
+export function directFile(t: { skip(reason: string): void; after(fn: () => void): void }, size = 0, name?: string): { fd: number; path: string } | undefined {
+  const { skip } = diskDir();
+  if (skip) {
+    t.skip(skip);
+    return undefined;
+  }
+  const file = openDirect(size, name);
+  t.after(() => {
+    fs.closeSync(file.fd);
+    fs.rmSync(file.path, { force: true });
+  });
+  return file;
+}

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { IoContext } from '../../src/index.js';
 
 export interface Fifo {
   path: string;
@@ -48,4 +49,15 @@ export function makeFifo(): Fifo {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A context and a FIFO for poll requests, both released after the test. */
+export function pollContext(t: { after(fn: () => void): void }, maxEvents: number): { ctx: IoContext; fifo: Fifo } {
+  const fifo = makeFifo();
+  const ctx = IoContext.setup(maxEvents);
+  t.after(() => {
+    ctx.destroy();
+    fifo.close();
+  });
+  return { ctx, fifo };
 }
