@@ -5,37 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diskDir, tempPath } from './helpers/disk.js';
+import { MAIN, runCli, type Run } from './helpers/cli.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../examples/adder.js', import.meta.url));
 const BLOCK = 4096;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function run(args: string[], script = MAIN, uid?: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], uid, gid: uid });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], script = MAIN, uid?: number): Promise<Run> => runCli(args, { script, uid });
 
 const success = (n: number): string =>
   `Successfully calculated that the sum of integers from 0 to ${n - 1} is ${(n * (n - 1)) / 2}`;
