@@ -11,21 +11,16 @@ import fs from 'node:fs';
 import { getEventListeners, setMaxListeners } from 'node:events';
 import { randomFillSync } from 'node:crypto';
 import { open, allocAligned, AioError, IoQueue, RWF, type AioFile, type OpenOptions } from '../src/index.js';
-import { diskDir, tempPath } from './helpers/disk.js';
+import { randomFile } from './helpers/disk.js';
 import { forceGC } from './helpers/gc.js';
 
 const BLOCK = 4096;
 const BLOCKS = 256;
 
 async function fixture(t: TestContext, options: OpenOptions = {}): Promise<{ file: AioFile; path: string; data: Buffer } | undefined> {
-  const { skip } = diskDir();
-  if (skip) {
-    t.skip(skip);
-    return undefined;
-  }
-  const path = tempPath('abort');
-  const data = randomFillSync(Buffer.alloc(BLOCKS * BLOCK));
-  fs.writeFileSync(path, data);
+  const fx = randomFile(t, BLOCKS * BLOCK, 'abort');
+  if (!fx) return undefined;
+  const { path, data } = fx;
   const file = await open(path, 'r+', options);
   t.after(async () => {
     await file.close();

@@ -9,21 +9,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { open, allocAligned, AioError, IoQueue, type AioFile, type OpenOptions } from '../src/index.js';
-import { diskDir, tempPath } from './helpers/disk.js';
+import { randomFile } from './helpers/disk.js';
 
 const BLOCK = 4096;
 const BLOCKS = 256;
 
 function fixture(t: TestContext): { path: string; data: Buffer } | undefined {
-  const { skip } = diskDir();
-  if (skip) {
-    t.skip(skip);
-    return undefined;
-  }
-  const path = tempPath('close');
-  const data = randomFillSync(Buffer.alloc(BLOCKS * BLOCK));
-  fs.writeFileSync(path, data);
-  t.after(() => fs.rmSync(path, { force: true }));
+  const fx = randomFile(t, BLOCKS * BLOCK, 'close');
+  if (!fx) return undefined;
+  const { path, data } = fx;
   return { path, data };
 }
 

@@ -7,9 +7,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { randomFillSync } from 'node:crypto';
 import { open, allocAligned, IoQueue, type AioFile } from '../src/index.js';
-import { diskDir, tempPath } from './helpers/disk.js';
+import { randomFile } from './helpers/disk.js';
 
 const BLOCK = 4096;
 const REMAINDER = 1000;
@@ -17,14 +16,9 @@ const SIZE = 5 * BLOCK + REMAINDER; // not a multiple of 4096
 
 /** A file of SIZE random bytes written with node:fs, opened O_DIRECT; closed and removed after the test. */
 async function fixture(t: TestContext, queue?: IoQueue): Promise<{ file: AioFile; data: Buffer; path: string } | undefined> {
-  const { skip } = diskDir();
-  if (skip) {
-    t.skip(skip);
-    return undefined;
-  }
-  const path = tempPath('eof');
-  const data = randomFillSync(Buffer.alloc(SIZE));
-  fs.writeFileSync(path, data);
+  const fx = randomFile(t, SIZE, 'eof');
+  if (!fx) return undefined;
+  const { path, data } = fx;
   const file = await open(path, 'r', queue ? { queue } : {});
   t.after(async () => {
     await file.close();

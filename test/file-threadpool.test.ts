@@ -7,23 +7,16 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { randomFillSync } from 'node:crypto';
 import { open, allocAligned, AioError, IoQueue, RWF } from '../src/index.js';
-import { diskDir, tempPath } from './helpers/disk.js';
+import { randomFile } from './helpers/disk.js';
 
 const SIZE = 64 * 1024 + 123;
 
 /** A file of SIZE random bytes; removed after the test. */
 function fixture(t: TestContext): { path: string; data: Buffer } | undefined {
-  const { skip } = diskDir();
-  if (skip) {
-    t.skip(skip);
-    return undefined;
-  }
-  const path = tempPath('threadpool');
-  const data = randomFillSync(Buffer.alloc(SIZE));
-  fs.writeFileSync(path, data);
-  t.after(() => fs.rmSync(path, { force: true }));
+  const fx = randomFile(t, SIZE, 'threadpool');
+  if (!fx) return undefined;
+  const { path, data } = fx;
   return { path, data };
 }
 

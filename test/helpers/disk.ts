@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
 
 const TMPFS_MAGIC = 0x01021994;
 const O_DIRECT = fs.constants.O_DIRECT;
@@ -119,4 +120,22 @@ export function directFile(t: { skip(reason: string): void; after(fn: () => void
     fs.rmSync(file.path, { force: true });
   });
   return file;
+}
+
+/**
+ * A new file of `size` random bytes (written with node:fs) for one test,
+ * removed after it; undefined (with the test skipped, its reason printed)
+ * where there is no disk folder.
+ */
+export function randomFile(t: { skip(reason: string): void; after(fn: () => void): void }, size: number, name?: string): { path: string; data: Buffer } | undefined {
+  const { skip } = diskDir();
+  if (skip) {
+    t.skip(skip);
+    return undefined;
+  }
+  const path = tempPath(name);
+  const data = randomFillSync(Buffer.alloc(size));
+  fs.writeFileSync(path, data);
+  t.after(() => fs.rmSync(path, { force: true }));
+  return { path, data };
 }
