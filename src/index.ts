@@ -12,3 +12,4 @@ export { IoQueue, type IoQueueOptions, type IoQueueStats } from './engine/io-que
 export type { RequestOptions, EngineName } from './engine/backend.js';
 export { AioFile, open, type OpenOptions } from './file/aio-file.js';
 export type { Alignment } from './file/alignment.js';
+export { createReadStream, type ReadStreamOptions } from './file/read-stream.js';

@@ -9,6 +9,8 @@ import { IoQueue } from '../engine/io-queue.js';
 import { threadPool } from '../engine/threadpool.js';
 import { UNALIGNED, discoverAlignment, fileFacts, misalignment, type Alignment } from './alignment.js';
 import { parseOpenFlags } from './open-flags.js';
+import { createReadStream, type ReadStreamOptions } from './read-stream.js';
+import type { Readable } from 'node:stream';
 
 const openAsync = promisify(fs.open);
 const closeAsync = promisify(fs.close);
@@ -167,6 +169,14 @@ export class AioFile implements RequestOwner, AsyncDisposable {
     const n = await this.read(span, start, opts);
     const from = position - start;
     return span.subarray(from, Math.max(from, Math.min(from + length, n)));
+  }
+
+  /**
+   * A Readable of the bytes [start, end] that keeps `depth` aligned reads in
+   * flight ahead of the consumer (see {@link createReadStream}).
+   */
+  createReadStream(options?: ReadStreamOptions): Readable {
+    return createReadStream(this, options);
   }
 
   /**
