@@ -95,3 +95,12 @@ test('bad options are refused before any read', async (t) => {
   assert.throws(() => f.file.createReadStream(null as never), TypeError);
   assert.equal(f.file.inFlight, 0);
 });
+
+test('read-ahead memory is bounded: depth × chunkSize over 256 MiB is refused', async (t) => {
+  const f = await fixture(t);
+  if (!f) return;
+  assert.throws(() => f.file.createReadStream({ chunkSize: 65 << 20 }), RangeError);
+  assert.throws(() => f.file.createReadStream({ chunkSize: 64 << 20, depth: 5 }), RangeError);
+  const s = f.file.createReadStream({ chunkSize: 64 << 20, depth: 4, end: 9 });
+  assert.equal((await collect(s)).length, 10);
+});

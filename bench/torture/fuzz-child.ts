@@ -332,6 +332,15 @@ await runAsync('AioFile.fsync/fdatasync', one(fileArb, fc.boolean(), anyArgs), (
   which ? (f as AioFile).fsync(...(args as [])) : (f as AioFile).fdatasync(...(args as [])));
 await runAsync('AioFile.allocate', one(fileArb, sizeArb, sizeArb), (f, o, l) => (f as AioFile).allocate(o as number, l as number));
 await runAsync('AioFile.readAt', one(fileArb, numberArb, sizeArb, optsArb), (f, p, l, o) => (f as AioFile).readAt(p as number, l as number, o as object));
+const streamOptsArb: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant(undefined),
+  fc.record({ start: numberArb, end: numberArb, chunkSize: numberArb, depth: numberArb, signal: signalArb }, { requiredKeys: [] }),
+  fc.anything(),
+);
+await runAsync('AioFile.createReadStream', one(fileArb, streamOptsArb), async (f, o) => {
+  // The first chunk is enough to reach the kernel; breaking out destroys the stream.
+  for await (const chunk of (f as AioFile).createReadStream(o as object)) if (chunk) break;
+});
 await runAsync('AioFile.stat', one(fileArb, anyArgs), (f) => (f as AioFile).stat());
 await runAsync('AioFile.close (closed)', one(fc.constant(closedFile), anyArgs), (f) => (f as AioFile).close());
 await runAsync('AioFile.asyncDispose (closed)', one(fc.constant(closedFile)), (f) => (f as AioFile)[Symbol.asyncDispose]());

@@ -9,13 +9,16 @@ export interface ReadStreamOptions {
   start?: number;
   /** Last byte to read, inclusive as in `fs.createReadStream` (default: to the end of the file). */
   end?: number;
-  /** Bytes per request, rounded up to the file's offset alignment (default 1 MiB). */
+  /** Bytes per request, rounded up to the file's offset alignment (default 1 MiB, at most 64 MiB). */
   chunkSize?: number;
-  /** Requests kept in flight ahead of the consumer (default 4). */
+  /** Requests kept in flight ahead of the consumer (default 4); `depth × chunkSize` may not pass 256 MiB. */
   depth?: number;
   /** Destroys the stream with an AbortError. */
   signal?: AbortSignal;
 }
+
+/** The most memory one stream may have in flight. */
+const MAX_READ_AHEAD = 256 << 20;
 
 interface Chunk {
   buf: Buffer;
@@ -37,8 +40,11 @@ export function createReadStream(file: AioFile, options: ReadStreamOptions = {})
   const end = options.end === undefined ? Infinity : checkOffset(options.end, 'end');
   const depth = checkCount(options.depth ?? 4, 'depth', 1, 1024);
   const { memory, offset } = file.alignment;
-  const asked = checkCount(options.chunkSize ?? 1 << 20, 'chunkSize', 1, 1 << 30);
+  const asked = checkCount(options.chunkSize ?? 1 << 20, 'chunkSize', 1, 64 << 20);
   const chunkSize = Math.ceil(asked / offset) * offset;
+  if (depth * chunkSize > MAX_READ_AHEAD) {
+    throw new RangeError(`depth × chunkSize (${depth} × ${chunkSize}) would hold more than 256 MiB in flight`);
+  }
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
   const stream = Readable.from(chunks(file, start, end, chunkSize, depth, memory, signal), { objectMode: false, signal });
