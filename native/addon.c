@@ -35,6 +35,12 @@ static napi_value js_live_contexts(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_status register_state_functions(napi_env env, napi_value exports) {
+  EXPORT_FN(env, exports, "setErrorClass", js_set_error_class);
+  EXPORT_FN(env, exports, "liveContexts", js_live_contexts);
+  return napi_ok;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   addon_state *state = calloc(1, sizeof(*state));
   if (!state) {
@@ -51,10 +57,9 @@ static napi_value init(napi_env env, napi_value exports) {
   if (register_context_functions(env, exports) != napi_ok ||
       register_eventfd_functions(env, exports) != napi_ok ||
       register_memory_functions(env, exports) != napi_ok ||
-      register_file_functions(env, exports) != napi_ok)
+      register_file_functions(env, exports) != napi_ok ||
+      register_state_functions(env, exports) != napi_ok)
     return NULL;
-  EXPORT_FN_OR_NULL(env, exports, "setErrorClass", js_set_error_class);
-  EXPORT_FN_OR_NULL(env, exports, "liveContexts", js_live_contexts);
   return exports;
 }
 

@@ -116,13 +116,4 @@ napi_status register_file_functions(napi_env env, napi_value exports);
     if (s_ != napi_ok) return s_;                                           \
   } while (0)
 
-#define EXPORT_FN_OR_NULL(env, exports, name, fn)                          \
-  do {                                                                     \
-    napi_value f_;                                                         \
-    if (napi_create_function((env), (name), NAPI_AUTO_LENGTH, (fn), NULL,  \
-                             &f_) != napi_ok ||                            \
-        napi_set_named_property((env), (exports), (name), f_) != napi_ok)  \
-      return NULL;                                                         \
-  } while (0)
-
 #endif
