@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/stat.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -73,7 +74,43 @@ static napi_value js_file_facts(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* fallocate(fd, mode, offset, length) */
+/* fallocate(fd, mode, offset, length) -> Promise<void>, run on libuv's
+ * thread pool: allocating a large range walks the file system's extent maps
+ * and would otherwise block the event loop. */
+typedef struct fallocate_work {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd, mode, err;
+  int64_t offset, length;
+} fallocate_work;
+
+static void fallocate_execute(napi_env env, void *data) {
+  (void)env;
+  fallocate_work *w = data;
+  int r;
+  do {
+    r = fallocate(w->fd, w->mode, w->offset, w->length);
+  } while (r < 0 && errno == EINTR);
+  w->err = r < 0 ? errno : 0;
+}
+
+static void fallocate_complete(napi_env env, napi_status status, void *data) {
+  fallocate_work *w = data;
+  if (status == napi_ok && w->err == 0) {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    napi_resolve_deferred(env, w->deferred, undefined);
+  } else {
+    /* throw_errno builds the AioError and leaves it pending: take it back. */
+    throw_errno(env, status == napi_ok ? w->err : ECANCELED, "fallocate", NULL);
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_reject_deferred(env, w->deferred, error);
+  }
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
 static napi_value js_fallocate(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -86,12 +123,26 @@ static napi_value js_fallocate(napi_env env, napi_callback_info info) {
       !get_int64_arg(env, argv[3], &length, "length must be a safe integer"))
     return NULL;
   if (offset < 0 || length <= 0) return throw_range(env, "offset must be >= 0 and length > 0");
-  int r;
-  do {
-    r = fallocate((int)fd, (int)mode, offset, length);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return throw_errno(env, errno, "fallocate", NULL);
-  return NULL;
+  if (fd > INT32_MAX || mode > INT32_MAX) return throw_range(env, "fd and mode must fit in 31 bits");
+  fallocate_work *w = calloc(1, sizeof(*w));
+  if (!w) return throw_errno(env, ENOMEM, "fallocate", NULL);
+  w->fd = (int)fd;
+  w->mode = (int)mode;
+  w->offset = offset;
+  w->length = length;
+  napi_value promise, name;
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "LINUX_AIO_FALLOCATE", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, fallocate_execute, fallocate_complete, w, &w->work) != napi_ok) {
+    free(w);
+    return throw_errno(env, ENOMEM, "fallocate", NULL);
+  }
+  if (napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_async_work(env, w->work);
+    free(w);
+    return throw_errno(env, ENOMEM, "fallocate", NULL);
+  }
+  return promise;
 }
 
 napi_status register_file_functions(napi_env env, napi_value exports) {

@@ -47,7 +47,8 @@ export interface NativeAddon {
   eventfdRead(fd: number): number;
   addressMod(view: ArrayBufferView, modulus: number): number;
   fileFacts(fd: number): NativeFileFacts;
-  fallocate(fd: number, mode: number, offset: number, length: number): void;
+  /** Runs on libuv's thread pool; rejects with AioError. */
+  fallocate(fd: number, mode: number, offset: number, length: number): Promise<void>;
   setErrorClass(ctor: new (errno: number, syscall: string, hint?: string) => Error): void;
   liveContexts(): number;
 }

@@ -286,7 +286,7 @@ test('the port reports a wrong sum as "Expected X Got Y"', async (t) => {
   const file = tempPath('adder-wrong');
   try {
     // Between the phases, change block 2's integer from 2 to 9 behind the adder's back.
-    const result = runAdder(
+    const result = await runAdder(
       { path: file, fileSize: 10, concurrentRequests: 4, minNr: 1, maxNr: 2 },
       (message) => {
         if (message !== 'Reading consecutive integers from file') return;
@@ -312,7 +312,7 @@ test('the command prints "Expected X Got Y" on stderr and exits 1 on a wrong sum
   let out = '';
   let err = '';
   const code = await main(['--file_size=3'], { out: (s) => void (out += s), err: (s) => void (err += s) },
-    () => ({ sum: 4, expected: 3, ok: false, message: 'Expected 3 Got 4' }));
+    async () => ({ sum: 4, expected: 3, ok: false, message: 'Expected 3 Got 4' }));
   assert.equal(code, 1);
   assert.equal(out, '');
   assert.equal(err, 'Expected 3 Got 4\n');

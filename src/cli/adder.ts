@@ -76,7 +76,7 @@ function glogLine(message: string): string {
 
 /** Runs `linux-aio adder` with `argv` (the arguments after `adder`); returns the exit code. */
 export async function main(argv: string[], io: CliIo = processIo,
-  run: (options: AdderOptions, log: Log) => AdderResult = runAdder): Promise<number> {
+  run: (options: AdderOptions, log: Log) => Promise<AdderResult> = runAdder): Promise<number> {
   let parsed: ReturnType<typeof parseAdderArgs>;
   try {
     parsed = parseAdderArgs(argv);
@@ -92,7 +92,7 @@ export async function main(argv: string[], io: CliIo = processIo,
   const log: Log = parsed.verbose ? (message) => io.err(glogLine(message)) : () => {};
   let result: AdderResult;
   try {
-    result = run(parsed.options, log);
+    result = await run(parsed.options, log);
   } catch (err) {
     // One line that names the path and the cause.
     const { path } = parsed.options;

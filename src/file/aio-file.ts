@@ -136,7 +136,12 @@ export class AioFile implements RequestOwner, AsyncDisposable {
     checkCount(length, 'length', 1, Number.MAX_SAFE_INTEGER);
     const err = this.#closedError('fallocate');
     if (err) throw err;
-    native.fallocate(this.fd, 0, offset, length);
+    this.#inFlight++;
+    try {
+      await native.fallocate(this.fd, 0, offset, length);
+    } finally {
+      this._settled();
+    }
   }
 
   /** fstat; for a block device `size` is the device's size (BLKGETSIZE64). */
@@ -310,7 +315,7 @@ export async function open(path: string, flags: string | number = 'r', options: 
     const facts = fileFacts(fd);
     if (options.size !== undefined && options.size > facts.size) {
       if (facts.isBlockDevice) throw new RangeError(`size ${options.size} exceeds the device's ${facts.size} bytes`);
-      native.fallocate(fd, 0, 0, options.size);
+      await native.fallocate(fd, 0, 0, options.size);
     }
     const alignment = direct ? discoverAlignment(facts) : UNALIGNED;
     const engine = engineChoice === 'auto' ? (direct ? 'aio' : 'threadpool') : engineChoice;

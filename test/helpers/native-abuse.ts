@@ -22,9 +22,18 @@ async function main(): Promise<void> {
   const { AioError, allocAligned } = await import('../../src/index.js');
   const { native, CMD } = await import('../../src/native.js');
   const results: AbuseResult[] = [];
+  const settling: Promise<void>[] = [];
   const attempt = (label: string, fn: () => unknown): void => {
     try {
       const value = fn();
+      if (value instanceof Promise) {
+        // Asynchronous functions (fallocate) are judged by how they settle.
+        settling.push(value.then(
+          (v: unknown) => void results.push({ label, outcome: 'returned', value: String(v) }),
+          (err: unknown) => void results.push({ label, outcome: err instanceof AioError ? 'AioError' : ((err as Error)?.constructor?.name ?? typeof err), message: (err as Error)?.message }),
+        ));
+        return;
+      }
       results.push({ label, outcome: 'returned', value: typeof value === 'object' ? String(value) : value });
     } catch (err) {
       const e = err as Error;
@@ -157,6 +166,7 @@ async function main(): Promise<void> {
   native.setErrorClass(AioError);
   attempt('an errno error with AioError restored', () => native.fileFacts(999999));
 
+  await Promise.all(settling);
   fs.closeSync(fd);
   fs.rmSync(dir, { recursive: true, force: true });
   for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
