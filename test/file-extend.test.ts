@@ -138,3 +138,18 @@ test('allocate rejects bad ranges and files not open for writing', async (t) => 
   assert.equal(fs.readdirSync('/proc/self/fd').length, fdsBefore, 'the failed open closed its fd');
   await assert.rejects(open(p, 'r+', { size: -1 }), RangeError);
 });
+
+test('allocate() runs off the event loop, and close() waits for an allocate in flight', async (t) => {
+  const path = pathOrSkip(t, 'alloc-async');
+  if (!path) return;
+  const file = await open(path, 'w+');
+  const size = 256 * 1024 * 1024;
+  const allocating = file.allocate(0, size);
+  assert.ok(allocating instanceof Promise);
+  assert.equal(file.inFlight, 1, 'the allocate counts as in flight');
+  const closing = file.close();
+  await allocating; // not EBADF: the fd stayed open until it finished
+  await closing;
+  assert.equal(fs.statSync(path).size, size);
+  await assert.rejects(file.allocate(0, 4096), (e: unknown) => e instanceof AioError && e.code === 'EBADF');
+});
