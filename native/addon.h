@@ -85,6 +85,10 @@ int watch_init(napi_env env, aio_ctx *ctx);
 void watch_close(aio_ctx *ctx);
 
 /* memory.c */
+/* The memory of a TypedArray, Buffer or DataView (false if `v` is none);
+ * a detached view gives NULL and 0, so callers that hand it to the kernel
+ * must check `*arraybuffer`. */
+bool view_data(napi_env env, napi_value v, void **data, size_t *len, napi_value *arraybuffer);
 napi_status register_memory_functions(napi_env env, napi_value exports);
 
 /* file_facts.c */

@@ -197,25 +197,11 @@ static bool is_detached(napi_env env, napi_value ab) {
   return napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && detached;
 }
 
+/* A live view's memory: detached ones are refused, or a vectored request
+ * would silently shift the buffers after it. */
 static bool view_info(napi_env env, napi_value v, void **data, size_t *len) {
-  bool is_view = false;
-  if (napi_is_typedarray(env, v, &is_view) == napi_ok && is_view) {
-    napi_typedarray_type type;
-    size_t length, offset;
-    napi_value ab;
-    if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset) != napi_ok) return false;
-    if (is_detached(env, ab)) return false;
-    static const size_t sizes[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
-    *len = length * ((size_t)type < sizeof(sizes) / sizeof(sizes[0]) ? sizes[type] : 1);
-    return true;
-  }
-  if (napi_is_dataview(env, v, &is_view) == napi_ok && is_view) {
-    napi_value ab;
-    size_t offset;
-    if (napi_get_dataview_info(env, v, len, data, &ab, &offset) != napi_ok) return false;
-    return !is_detached(env, ab);
-  }
-  return false;
+  napi_value ab;
+  return view_data(env, v, data, len, &ab) && !is_detached(env, ab);
 }
 
 static bool ensure_iov_arena(aio_ctx *ctx, size_t n) {
@@ -364,7 +350,21 @@ static const char *submit_hint(int err, const struct iocb *cb, char *buf, size_t
   return NULL;
 }
 
-/* submit(handle, count, bufs) -> number of requests the kernel accepted. */
+/* Adds `row` to the pending exception, so that a caller submitting many
+ * requests in one call can fail the one whose arguments were refused. */
+static napi_value name_bad_row(napi_env env, uint32_t row) {
+  napi_value err, index;
+  if (napi_get_and_clear_last_exception(env, &err) != napi_ok) return NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, err, &t) == napi_ok && t == napi_object && napi_create_uint32(env, row, &index) == napi_ok)
+    napi_set_named_property(env, err, "row", index);
+  napi_throw(env, err);
+  return NULL;
+}
+
+/* submit(handle, count, bufs) -> number of requests the kernel accepted.
+ * A row whose arguments are refused throws before any syscall, with `row`
+ * set on the error. */
 static napi_value js_submit(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -380,7 +380,7 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   if (!size_iov_arena(env, ctx, count, argv[2])) return NULL;
   size_t iov_used = 0;
   for (uint32_t i = 0; i < count; i++) {
-    if (!fill_iocb(env, ctx, i, argv[2], &iov_used)) return NULL;
+    if (!fill_iocb(env, ctx, i, argv[2], &iov_used)) return name_bad_row(env, i);
     ctx->batch[i] = &ctx->iocbs[(uint32_t)ctx->cmd[(size_t)i * CMD_STRIDE + CMD_SLOT]];
   }
   int ret = count == 0 ? 0 : sys_io_submit(ctx->id, count, ctx->batch);

@@ -229,13 +229,9 @@ export class IoQueue implements IoBackend {
     this.#flushScheduled = false;
     const core = this.#core;
     if (core.destroyed) return;
-    // Requests to submit one at a time: set when the addon refused an
-    // argument of some row of a batch without saying which.
-    let single = 0;
     while (this.#pending.length > 0) {
-      let room = Math.min(this.depth - core.inFlight, core.available, this.#pending.length);
+      const room = Math.min(this.depth - core.inFlight, core.available, this.#pending.length);
       if (room <= 0) break;
-      if (single > 0) room = 1;
       const batch = this.#batch;
       this.#pending.front(room, batch);
       for (let i = 0; i < room; i++) {
@@ -247,22 +243,17 @@ export class IoQueue implements IoBackend {
         accepted = core.submit(room);
       } catch (err) {
         if (err instanceof AioError && err.code === 'EAGAIN') break;
-        if (!(err instanceof AioError) && room > 1) {
-          // Not the kernel: the addon refused some row's arguments (a buffer
-          // detached since it was queued, say) before any syscall. Find it
-          // by going through this batch one request at a time.
-          single = room;
-          continue;
-        }
-        // The kernel refuses requests in order: the first one is the bad one.
-        if (single > 0) single--;
-        const refused = this.#pending.shift()!;
+        // The addon names the row whose arguments it refused (a buffer
+        // detached since it was queued, say); the kernel refuses requests in
+        // order, so otherwise the first one is the bad one.
+        const row = (err as { row?: unknown }).row;
+        const refused = batch[typeof row === 'number' && row < room ? row : 0]!;
+        this.#pending.remove(refused, refused.ticket);
         this.#settle(refused, undefined, err);
         this.#finish(refused);
         continue;
       }
       for (let i = 0; i < accepted; i++) this.#pending.shift()!.inKernel = true;
-      if (single > 0) single--;
       // Fewer taken than offered: the ring is full, or the next request is
       // bad (io_submit stops at it and reports only the count). Going round
       // again finds out which at once: a bad request then fails alone and is
