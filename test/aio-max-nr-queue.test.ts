@@ -14,20 +14,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { AioError, IoQueue, open } from '../src/index.js';
 import { diskDir, tempPath } from './helpers/disk.js';
+import { AIO_MAX_NR, AIO_NR, aioLimitSkipReason, readProcNumber, saveAioMaxNr } from './helpers/aio-limit.js';
 
-const MAX_NR = '/proc/sys/fs/aio-max-nr';
-const NR = '/proc/sys/fs/aio-nr';
-const readNum = (p: string): number => Number(fs.readFileSync(p, 'utf8').trim());
-
-function skipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return 'lowering fs.aio-max-nr needs root';
-  try {
-    fs.accessSync(MAX_NR, fs.constants.W_OK);
-  } catch (err) {
-    return `${MAX_NR} is not writable here (${(err as NodeJS.ErrnoException).code})`;
-  }
-  return diskDir().skip;
-}
+const skipReason = (): string | undefined => aioLimitSkipReason() ?? diskDir().skip;
 
 function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
@@ -43,10 +32,7 @@ function assertLimitError(err: unknown, what: string): asserts err is AioError {
 }
 
 test('aio-max-nr: IoQueue and open() reject with AioError EAGAIN naming the sysctl; room returns after close()', { skip: skipReason(), timeout: 60_000 }, async (t) => {
-  const original = fs.readFileSync(MAX_NR, 'utf8').trim();
-  const restore = (): void => {
-    if (fs.readFileSync(MAX_NR, 'utf8').trim() !== original) fs.writeFileSync(MAX_NR, original);
-  };
+  const { original, restore } = saveAioMaxNr();
   process.on('exit', restore);
   const file = tempPath('aio-max-nr');
   fs.writeFileSync(file, Buffer.alloc(4096));
@@ -65,7 +51,7 @@ test('aio-max-nr: IoQueue and open() reject with AioError EAGAIN naming the sysc
       let fdsBefore = 0;
       let fdsAfter = 0;
       try {
-        fs.writeFileSync(MAX_NR, String(readNum(NR) + DEPTH + DEPTH / 2));
+        fs.writeFileSync(AIO_MAX_NR, String(readProcNumber(AIO_NR) + DEPTH + DEPTH / 2));
         try {
           first = new IoQueue({ depth: DEPTH });
           made.push(first);
@@ -110,7 +96,7 @@ test('aio-max-nr: IoQueue and open() reject with AioError EAGAIN naming the sysc
     restore();
     process.off('exit', restore);
   }
-  assert.equal(fs.readFileSync(MAX_NR, 'utf8').trim(), original);
+  assert.equal(fs.readFileSync(AIO_MAX_NR, 'utf8').trim(), original);
   // And with the limit back, open() gets its default queue.
   const f = await open(file, 'r');
   assert.equal(f.engine, 'aio');

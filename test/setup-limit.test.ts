@@ -9,34 +9,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { AioError, IoContext } from '../src/index.js';
+import { AIO_MAX_NR, AIO_NR, aioLimitSkipReason, readProcNumber, saveAioMaxNr } from './helpers/aio-limit.js';
 
-const MAX_NR = '/proc/sys/fs/aio-max-nr';
-const NR = '/proc/sys/fs/aio-nr';
-
-function readNum(p: string): number {
-  return Number(fs.readFileSync(p, 'utf8').trim());
-}
-
-function rootSkipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return 'lowering fs.aio-max-nr needs root';
-  try {
-    fs.accessSync(MAX_NR, fs.constants.W_OK);
-  } catch (err) {
-    return `${MAX_NR} is not writable here (${(err as NodeJS.ErrnoException).code})`;
-  }
-  return undefined;
-}
 
 test('IoContext.setup beyond aio-max-nr throws AioError EAGAIN naming the sysctl', (t) => {
-  const skip = rootSkipReason();
+  const skip = aioLimitSkipReason();
   if (skip) return t.skip(skip);
-  const original = fs.readFileSync(MAX_NR, 'utf8').trim();
-  let restored = false;
-  const restore = (): void => {
-    if (restored) return;
-    fs.writeFileSync(MAX_NR, original);
-    restored = true;
-  };
+  const { original, restore } = saveAioMaxNr();
   t.after(restore);
   const contexts: IoContext[] = [];
   let refused: unknown;
@@ -44,7 +23,7 @@ test('IoContext.setup beyond aio-max-nr throws AioError EAGAIN naming the sysctl
   try {
     // Other processes may make contexts meanwhile: keep the window short
     // and the margin small, and just go on until the limit bites.
-    fs.writeFileSync(MAX_NR, String(readNum(NR) + 3 * PER));
+    fs.writeFileSync(AIO_MAX_NR, String(readProcNumber(AIO_NR) + 3 * PER));
     for (let i = 0; i < 200 && refused === undefined; i++) {
       try {
         contexts.push(IoContext.setup(PER));
@@ -55,7 +34,7 @@ test('IoContext.setup beyond aio-max-nr throws AioError EAGAIN naming the sysctl
     // Asking for more than the limit itself is refused the same way.
     let tooBig: unknown;
     try {
-      IoContext.setup(readNum(MAX_NR) + 1).destroy();
+      IoContext.setup(readProcNumber(AIO_MAX_NR) + 1).destroy();
     } catch (err) {
       tooBig = err;
     }
@@ -84,7 +63,7 @@ test('IoContext.setup beyond aio-max-nr throws AioError EAGAIN naming the sysctl
     for (const c of contexts) c.destroy();
     restore();
   }
-  assert.equal(fs.readFileSync(MAX_NR, 'utf8').trim(), original);
+  assert.equal(fs.readFileSync(AIO_MAX_NR, 'utf8').trim(), original);
 });
 
 test('IoContext.setup refuses sizes out of range before the kernel sees them', () => {
