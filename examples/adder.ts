@@ -46,7 +46,7 @@ import fs from 'node:fs';
 import util from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { AioError, IoContext, Iocb, allocAligned } from '../src/index.js';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import { describeError } from '../src/cli/args.js';
 
 /** The sample's flags (`DEFINE_string(path, ...)`, `DEFINE_int32(file_size, ...)`, ...). */

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { AioError, IoContext, Iocb, POLL, allocAligned, errnoName } from '../src/index.js';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import { diskDir, openDirect, directFile } from './helpers/disk.js';
 import { makeFifo } from './helpers/fifo.js';
 

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises';
 import { IoContext, Iocb, POLL, allocAligned, type IoEvent } from '../src/index.js';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import { diskDir, openDirect } from './helpers/disk.js';
 import { forceGC } from './helpers/gc.js';
 import { makeFifo } from './helpers/fifo.js';

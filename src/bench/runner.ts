@@ -9,7 +9,7 @@
  */
 import crypto from 'node:crypto';
 import { createHistogram, monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
-import { allocAligned } from '../memory.js';
+import { allocAligned } from '../core/memory.js';
 import { openDriver, type Driver } from './engines.js';
 import type { JobSpec } from './job.js';
 

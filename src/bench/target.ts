@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { open } from '../file/aio-file.js';
-import { allocAligned } from '../memory.js';
-import { native } from '../native.js';
+import { allocAligned } from '../core/memory.js';
+import { native } from '../core/native.js';
 import { DEFAULT_SIZE, type BenchOptions } from './options.js';
 
 const TMPFS_MAGIC = 0x01021994;

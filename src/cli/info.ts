@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AioError, IoContext, Iocb, allocAligned } from '../index.js';
-import { native, type NativeFileFacts } from '../native.js';
+import { native, type NativeFileFacts } from '../core/native.js';
 import { UsageError, describeError, parseFlags, processIo, type CliIo } from './args.js';
 
 export const usage = `Usage: linux-aio info [--json] [path...]

@@ -1,7 +1,7 @@
-import { Opcode } from '../constants.js';
-import { AioError } from '../errors.js';
-import { ContextCore } from '../lowlevel/context-core.js';
-import { checkCount } from '../validate.js';
+import { Opcode } from '../core/constants.js';
+import { AioError } from '../core/errors.js';
+import { ContextCore } from '../core/context-core.js';
+import { checkCount } from '../core/validate.js';
 import { abortError, type IoBackend, type RequestOptions, type RequestOwner } from './backend.js';
 import { AbortWatch } from './abort-watch.js';
 import { Fifo } from './fifo.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { abortError, type IoBackend, type RequestOptions, type RequestOwner } from './backend.js';
-import { AioError } from '../errors.js';
+import { AioError } from '../core/errors.js';
 import { AbortWatch } from './abort-watch.js';
 
 type Callback = (err: NodeJS.ErrnoException | null, n?: number) => void;

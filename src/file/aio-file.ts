@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { AioError } from '../errors.js';
-import { allocAligned } from '../memory.js';
-import { native } from '../native.js';
-import { checkCount, checkOffset, checkView, checkViews } from '../validate.js';
+import { AioError } from '../core/errors.js';
+import { allocAligned } from '../core/memory.js';
+import { native } from '../core/native.js';
+import { checkCount, checkOffset, checkView, checkViews } from '../core/validate.js';
 import { abortError, type EngineName, type IoBackend, type RequestOptions, type RequestOwner } from '../engine/backend.js';
 import { IoQueue } from '../engine/io-queue.js';
 import { threadPool } from '../engine/threadpool.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { native, type NativeFileFacts } from '../native.js';
-import { AioError } from '../errors.js';
-import { addressRemainder } from '../memory.js';
+import { native, type NativeFileFacts } from '../core/native.js';
+import { AioError } from '../core/errors.js';
+import { addressRemainder } from '../core/memory.js';
 
 /** What direct I/O on a file requires of each request. */
 export interface Alignment {

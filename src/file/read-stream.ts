@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { allocAligned } from '../memory.js';
-import { checkCount, checkOffset } from '../validate.js';
+import { allocAligned } from '../core/memory.js';
+import { checkCount, checkOffset } from '../core/validate.js';
 import type { AioFile } from './aio-file.js';
 
 /** Options of {@link createReadStream}. */

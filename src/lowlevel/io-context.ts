@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { AioError } from '../errors.js';
-import { checkCount, checkTimeout } from '../validate.js';
-import { ContextCore } from './context-core.js';
+import { AioError } from '../core/errors.js';
+import { checkCount, checkTimeout } from '../core/validate.js';
+import { ContextCore } from '../core/context-core.js';
 import { Iocb } from './iocb.js';
 
 /** The longest delay a Node timer holds (setTimeout fires after 1 ms beyond it). */

@@ -1,6 +1,6 @@
-import { Opcode } from '../constants.js';
-import { AioError } from '../errors.js';
-import { checkCount, checkFd, checkOffset, checkView, checkViews } from '../validate.js';
+import { Opcode } from '../core/constants.js';
+import { AioError } from '../core/errors.js';
+import { checkCount, checkFd, checkOffset, checkView, checkViews } from '../core/validate.js';
 
 const UNPREPARED = -1;
 

@@ -20,7 +20,7 @@ export interface AbuseResult {
 
 async function main(): Promise<void> {
   const { AioError, allocAligned } = await import('../../src/index.js');
-  const { native, CMD } = await import('../../src/native.js');
+  const { native, CMD } = await import('../../src/core/native.js');
   const results: AbuseResult[] = [];
   const settling: Promise<void>[] = [];
   const attempt = (label: string, fn: () => unknown): void => {

@@ -5,8 +5,8 @@
  * @internal
  * @module
  */
-import { CMD, EVT, native, type ContextHandle } from '../native.js';
-import { AioError } from '../errors.js';
+import { CMD, EVT, native, type ContextHandle } from './native.js';
+import { AioError } from './errors.js';
 
 /**
  * Contexts with requests in flight. Being in this set keeps a context, and so
