@@ -1,8 +1,26 @@
 /**
- * The interface every engine implements, so that `AioFile` does not care
- * whether its requests go to Linux AIO or to Node's thread pool.
+ * The contract between the file layer and an engine, so that `AioFile` does
+ * not care whether its requests go to Linux AIO, io_uring or Node's thread
+ * pool. Nothing here is reachable from the package root but the types
+ * {@link RequestOptions} and {@link EngineName}.
+ *
+ * The file layer hands an engine one request with {@link Engine.submit} and
+ * gets back two things, each exactly once:
+ * - the returned promise, which settles with the bytes transferred or the
+ *   error (early, as an AbortError, when the request's signal fires);
+ * - one call of `release`, when the engine has let go of the request's
+ *   descriptor and buffers for good (for an aborted request that is when the
+ *   kernel completes it, after the promise has settled). The file counts its
+ *   requests with it, so that close() waits for them.
+ *
+ * An engine calls `release` on every path, a refusal before anything is
+ * queued included (use {@link refuse}), and only after it has settled the
+ * promise, so that the caller's reactions run before a close() waiting on the
+ * request closes the descriptor. `submit` never throws. The arguments are
+ * checked by the file layer before `submit` (views, alignment, options).
  * @module
  */
+import type { Opcode } from '../core/constants.js';
 
 /** Options of a single read or write. */
 export interface RequestOptions {
@@ -12,24 +30,37 @@ export interface RequestOptions {
   flags?: number | undefined;
 }
 
-/** What a file does when one of its requests settles: count what is in flight, for close(). */
-export interface RequestOwner {
-  /** @internal */
-  _settled(): void;
-}
-
 /** The engines behind `AioFile`. */
 export type EngineName = 'aio' | 'threadpool';
 
-/** A backend: where reads, writes and syncs are executed. */
-export interface IoBackend {
+/** What an engine is asked to do, named by the kernel's AIO opcodes. */
+export type EngineOp = typeof Opcode.PREAD | typeof Opcode.PWRITE | typeof Opcode.PREADV | typeof Opcode.PWRITEV |
+  typeof Opcode.FSYNC | typeof Opcode.FDSYNC;
+
+/**
+ * The memory of a request: one view for `PREAD`/`PWRITE`, the views in
+ * order for `PREADV`/`PWRITEV`, none for `FSYNC`/`FDSYNC`.
+ */
+export type EngineData = ArrayBufferView | readonly ArrayBufferView[] | undefined;
+
+/** Called by the engine exactly once per request, when it no longer uses the request's fd or memory. */
+export type Release = () => void;
+
+/** An engine: where reads, writes and syncs are executed (see the module comment for the contract). */
+export interface Engine {
   readonly name: EngineName;
-  read(owner: RequestOwner, fd: number, buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number>;
-  write(owner: RequestOwner, fd: number, buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number>;
-  readv(owner: RequestOwner, fd: number, bufs: ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number>;
-  writev(owner: RequestOwner, fd: number, bufs: ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number>;
-  fsync(owner: RequestOwner, fd: number): Promise<void>;
-  fdatasync(owner: RequestOwner, fd: number): Promise<void>;
+  /**
+   * Starts one request on `fd` at `position` (0 for syncs).
+   * @returns the bytes transferred (0 for syncs)
+   */
+  submit(op: EngineOp, fd: number, data: EngineData, position: number, opts: RequestOptions | undefined,
+    release: Release): Promise<number>;
+}
+
+/** An engine's refusal of a request before it started: releases it and returns the rejection. */
+export function refuse(release: Release, err: unknown): Promise<never> {
+  release();
+  return Promise.reject(err);
 }
 
 /** The error an aborted request rejects with, as Node's own APIs do. */

@@ -2,7 +2,7 @@ import { Opcode } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
 import { ContextCore } from '../core/context-core.js';
 import { checkCount } from '../core/validate.js';
-import { abortError, type IoBackend, type RequestOptions, type RequestOwner } from './backend.js';
+import { abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
 import { AbortWatch } from './abort-watch.js';
 import { Fifo } from './fifo.js';
 
@@ -36,10 +36,10 @@ export interface IoQueueStats {
 class Request {
   opcode = 0;
   fd = 0;
-  buf: unknown = undefined;
+  buf: EngineData = undefined;
   position = 0;
   rwFlags = 0;
-  owner: RequestOwner | undefined = undefined;
+  release: Release | undefined = undefined;
   resolve: ((v: number) => void) | undefined = undefined;
   reject: ((e: unknown) => void) | undefined = undefined;
   /** The signal it is watched on, until it settles. */
@@ -61,6 +61,12 @@ const OP_NAMES: Record<number, string> = {
 };
 
 let threadDefault: IoQueue | undefined;
+let engineOf: (queue: IoQueue) => Engine;
+
+/** The engine side of `queue`, for the file layer; not reachable from the package root. */
+export function queueEngine(queue: IoQueue): Engine {
+  return engineOf(queue);
+}
 
 /**
  * The engine behind `AioFile` on Linux AIO: one context, shared by any
@@ -72,8 +78,7 @@ let threadDefault: IoQueue | undefined;
  * The guide's advice is one context per thread: {@link IoQueue.default}
  * gives each thread its own, made on first use.
  */
-export class IoQueue implements IoBackend {
-  readonly name = 'aio' as const;
+export class IoQueue {
   /** The most requests in flight at once. */
   readonly depth: number;
   readonly #core: ContextCore;
@@ -92,6 +97,14 @@ export class IoQueue implements IoBackend {
     this.#nextResolve = resolve;
     this.#nextReject = reject;
   };
+  readonly #engine: Engine = {
+    name: 'aio',
+    submit: (op, fd, data, position, opts, release) => this.#enqueue(op, fd, data, position, opts, release),
+  };
+
+  static {
+    engineOf = (queue) => queue.#engine;
+  }
 
   /**
    * Makes a queue with its own AIO context.
@@ -127,31 +140,6 @@ export class IoQueue implements IoBackend {
     };
   }
 
-  /** @internal */
-  read(owner: RequestOwner, fd: number, buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
-    return this.#enqueue(Opcode.PREAD, owner, fd, buf, position, opts);
-  }
-  /** @internal */
-  write(owner: RequestOwner, fd: number, buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
-    return this.#enqueue(Opcode.PWRITE, owner, fd, buf, position, opts);
-  }
-  /** @internal */
-  readv(owner: RequestOwner, fd: number, bufs: ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number> {
-    return this.#enqueue(Opcode.PREADV, owner, fd, bufs, position, opts);
-  }
-  /** @internal */
-  writev(owner: RequestOwner, fd: number, bufs: ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number> {
-    return this.#enqueue(Opcode.PWRITEV, owner, fd, bufs, position, opts);
-  }
-  /** @internal */
-  async fsync(owner: RequestOwner, fd: number): Promise<void> {
-    await this.#enqueue(Opcode.FSYNC, owner, fd, undefined, 0, undefined);
-  }
-  /** @internal */
-  async fdatasync(owner: RequestOwner, fd: number): Promise<void> {
-    await this.#enqueue(Opcode.FDSYNC, owner, fd, undefined, 0, undefined);
-  }
-
   /**
    * Waits for every request in flight or queued, then destroys the context.
    * Requests made afterwards reject.
@@ -173,25 +161,18 @@ export class IoQueue implements IoBackend {
     resolve();
   }
 
-  #enqueue(opcode: number, owner: RequestOwner, fd: number, buf: unknown, position: number,
-    opts: RequestOptions | undefined): Promise<number> {
-    // Every call ends in exactly one owner._settled(), early refusals too.
-    if (this.#closed) {
-      owner._settled();
-      return Promise.reject(new AioError(9, OP_NAMES[opcode]!, 'the IoQueue is closed'));
-    }
+  #enqueue(opcode: EngineOp, fd: number, buf: EngineData, position: number, opts: RequestOptions | undefined,
+    release: Release): Promise<number> {
+    if (this.#closed) return refuse(release, new AioError(9, OP_NAMES[opcode]!, 'the IoQueue is closed'));
     const signal = opts?.signal;
-    if (signal?.aborted) {
-      owner._settled();
-      return Promise.reject(abortError(signal));
-    }
+    if (signal?.aborted) return refuse(release, abortError(signal));
     const req = this.#pool.pop() ?? new Request();
     req.opcode = opcode;
     req.fd = fd;
     req.buf = buf;
     req.position = position;
     req.rwFlags = opts?.flags ?? 0;
-    req.owner = owner;
+    req.release = release;
     const promise = new Promise<number>(this.#executor);
     req.resolve = this.#nextResolve;
     req.reject = this.#nextReject;
@@ -317,11 +298,11 @@ export class IoQueue implements IoBackend {
     req.reject = undefined;
   }
 
-  /** The request is out of the kernel for good: tell its file, and reuse the record. */
+  /** The request is out of the kernel for good: release it to its file, and reuse the record. */
   #finish(req: Request): void {
-    req.owner!._settled();
+    req.release!();
     req.buf = undefined;
-    req.owner = undefined;
+    req.release = undefined;
     req.settled = false;
     if (this.#pool.length < 1024) this.#pool.push(req);
   }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { abortError, type IoBackend, type RequestOptions, type RequestOwner } from './backend.js';
+import { abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
+import { Opcode } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
 import { AbortWatch } from './abort-watch.js';
 
@@ -11,23 +12,37 @@ type Callback = (err: NodeJS.ErrnoException | null, n?: number) => void;
  * it for buffered files, because Linux AIO runs buffered I/O synchronously
  * inside io_submit and would block the event loop.
  */
-export const threadPool: IoBackend = {
+export const threadPool: Engine = {
   name: 'threadpool',
-  read: (owner, fd, buf, position, opts) =>
-    run(owner, opts, 'read', (cb) => fs.read(fd, asBytes(buf), 0, buf.byteLength, position, cb)),
-  write: (owner, fd, buf, position, opts) =>
-    run(owner, opts, 'write', (cb) => fs.write(fd, asBytes(buf), 0, buf.byteLength, position, cb)),
-  readv: (owner, fd, bufs, position, opts) =>
-    run(owner, opts, 'readv', (cb) => fs.readv(fd, bufs.map(asBytes), position, cb)),
-  writev: (owner, fd, bufs, position, opts) =>
-    run(owner, opts, 'writev', (cb) => fs.writev(fd, bufs.map(asBytes), position, cb)),
-  fsync: async (owner, fd) => {
-    await run(owner, undefined, 'fsync', (cb) => fs.fsync(fd, (err) => cb(err, 0)));
-  },
-  fdatasync: async (owner, fd) => {
-    await run(owner, undefined, 'fdatasync', (cb) => fs.fdatasync(fd, (err) => cb(err, 0)));
-  },
+  submit: run,
 };
+
+const SYSCALLS: Record<EngineOp, string> = {
+  [Opcode.PREAD]: 'read',
+  [Opcode.PWRITE]: 'write',
+  [Opcode.PREADV]: 'readv',
+  [Opcode.PWRITEV]: 'writev',
+  [Opcode.FSYNC]: 'fsync',
+  [Opcode.FDSYNC]: 'fdatasync',
+};
+
+/** Hands the request to libuv's pool; `cb` gets the bytes transferred. */
+function start(op: EngineOp, fd: number, data: EngineData, position: number, cb: Callback): void {
+  switch (op) {
+    case Opcode.PREAD: {
+      const buf = data as ArrayBufferView;
+      return fs.read(fd, asBytes(buf), 0, buf.byteLength, position, cb);
+    }
+    case Opcode.PWRITE: {
+      const buf = data as ArrayBufferView;
+      return fs.write(fd, asBytes(buf), 0, buf.byteLength, position, cb);
+    }
+    case Opcode.PREADV: return fs.readv(fd, (data as readonly ArrayBufferView[]).map(asBytes), position, cb);
+    case Opcode.PWRITEV: return fs.writev(fd, (data as readonly ArrayBufferView[]).map(asBytes), position, cb);
+    case Opcode.FSYNC: return fs.fsync(fd, (err) => cb(err, 0));
+    case Opcode.FDSYNC: return fs.fdatasync(fd, (err) => cb(err, 0));
+  }
+}
 
 function asBytes(view: ArrayBufferView): Uint8Array {
   return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
@@ -45,31 +60,26 @@ const aborts = new AbortWatch<Watched>((w, signal) => {
   w.reject(abortError(signal));
 });
 
-function run(owner: RequestOwner, opts: RequestOptions | undefined, syscall: string,
-  start: (cb: Callback) => void): Promise<number> {
+function run(op: EngineOp, fd: number, data: EngineData, position: number, opts: RequestOptions | undefined,
+  release: Release): Promise<number> {
+  const syscall = SYSCALLS[op];
   const signal = opts?.signal;
-  if (signal?.aborted) {
-    owner._settled();
-    return Promise.reject(abortError(signal));
-  }
+  if (signal?.aborted) return refuse(release, abortError(signal));
   if (opts?.flags) {
-    owner._settled();
-    return Promise.reject(new AioError(95, syscall, 'per-request RWF flags need the aio engine; the thread pool cannot pass them'));
+    return refuse(release, new AioError(95, syscall, 'per-request RWF flags need the aio engine; the thread pool cannot pass them'));
   }
   return new Promise<number>((resolve, reject) => {
     const w: Watched = { settled: false, reject };
     if (signal) aborts.add(signal, w);
-    start((err, n) => {
+    start(op, fd, data, position, (err, n) => {
       if (signal) aborts.delete(signal, w);
-      // Settle first, then tell the file, as the aio engine does: the
-      // caller's reactions to this request run before a close() waiting on
-      // it goes on to close the fd.
+      // Settle first, then release, as the contract asks.
       if (!w.settled) {
         w.settled = true;
         if (err) reject(new AioError(-(err.errno ?? -5), syscall));
         else resolve(n ?? 0);
       }
-      owner._settled();
+      release();
     });
   });
 }

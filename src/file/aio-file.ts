@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { AioError } from '../core/errors.js';
 import { allocAligned } from '../core/memory.js';
+import { Opcode } from '../core/constants.js';
 import { native } from '../core/native.js';
 import { checkCount, checkOffset, checkView, checkViews } from '../core/validate.js';
-import { abortError, type EngineName, type IoBackend, type RequestOptions, type RequestOwner } from '../engine/backend.js';
-import { IoQueue } from '../engine/io-queue.js';
+import { abortError, type Engine, type EngineData, type EngineName, type EngineOp, type RequestOptions } from '../engine/backend.js';
+import { IoQueue, queueEngine } from '../engine/io-queue.js';
 import { threadPool } from '../engine/threadpool.js';
 import { UNALIGNED, discoverAlignment, fileFacts, misalignment, type Alignment } from './alignment.js';
 import { parseOpenFlags } from './open-flags.js';
@@ -48,7 +49,7 @@ export interface OpenOptions {
  * are not are rejected with AioError `EINVAL` before the kernel sees them.
  * {@link AioFile.readAt} takes any range.
  */
-export class AioFile implements RequestOwner, AsyncDisposable {
+export class AioFile implements AsyncDisposable {
   /** The file descriptor. */
   readonly fd: number;
   /** The path it was opened with. */
@@ -61,20 +62,28 @@ export class AioFile implements RequestOwner, AsyncDisposable {
   readonly isBlockDevice: boolean;
   /** The engine its requests go to. */
   readonly engine: EngineName;
-  readonly #backend: IoBackend;
+  readonly #engine: Engine;
   #inFlight = 0;
   #closing: Promise<void> | undefined;
   #onIdle: (() => void) | undefined;
+  /** The engine calls it once per request, when it is done with the fd and memory. */
+  readonly #release = (): void => {
+    if (--this.#inFlight === 0 && this.#onIdle) {
+      const resolve = this.#onIdle;
+      this.#onIdle = undefined;
+      resolve();
+    }
+  };
 
   /** @internal use {@link open} */
-  constructor(fd: number, path: string, alignment: Alignment, direct: boolean, isBlockDevice: boolean, backend: IoBackend) {
+  constructor(fd: number, path: string, alignment: Alignment, direct: boolean, isBlockDevice: boolean, engine: Engine) {
     this.fd = fd;
     this.path = path;
     this.alignment = Object.freeze({ ...alignment });
     this.direct = direct;
     this.isBlockDevice = isBlockDevice;
-    this.#backend = backend;
-    this.engine = backend.name;
+    this.#engine = engine;
+    this.engine = engine.name;
   }
 
   /** Requests of this file not yet completed. */
@@ -89,16 +98,14 @@ export class AioFile implements RequestOwner, AsyncDisposable {
   read(buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
     const err = this.#check(buf, position, 'read', opts);
     if (err) return Promise.reject(err);
-    this.#inFlight++;
-    return this.#backend.read(this, this.fd, buf, position, opts);
+    return this.#submit(Opcode.PREAD, buf, position, opts);
   }
 
   /** Writes all of `buf` at `position`; resolves to the bytes written. */
   write(buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
     const err = this.#check(buf, position, 'write', opts);
     if (err) return Promise.reject(err);
-    this.#inFlight++;
-    return this.#backend.write(this, this.fd, buf, position, opts);
+    return this.#submit(Opcode.PWRITE, buf, position, opts);
   }
 
   /** Reads at `position` into `bufs` in order; resolves to the total bytes read. */
@@ -115,16 +122,14 @@ export class AioFile implements RequestOwner, AsyncDisposable {
   fsync(): Promise<void> {
     const err = this.#closedError('fsync');
     if (err) return Promise.reject(err);
-    this.#inFlight++;
-    return this.#backend.fsync(this, this.fd);
+    return this.#submit(Opcode.FSYNC, undefined, 0, undefined).then(toVoid);
   }
 
   /** Flushes data, and the metadata needed to read it back (an AIO fdsync on the aio engine). */
   fdatasync(): Promise<void> {
     const err = this.#closedError('fdatasync');
     if (err) return Promise.reject(err);
-    this.#inFlight++;
-    return this.#backend.fdatasync(this, this.fd);
+    return this.#submit(Opcode.FDSYNC, undefined, 0, undefined).then(toVoid);
   }
 
   /**
@@ -140,7 +145,7 @@ export class AioFile implements RequestOwner, AsyncDisposable {
     try {
       await native.fallocate(this.fd, 0, offset, length);
     } finally {
-      this._settled();
+      this.#release();
     }
   }
 
@@ -203,13 +208,10 @@ export class AioFile implements RequestOwner, AsyncDisposable {
     await closeAsync(this.fd);
   }
 
-  /** @internal called once per request when the kernel is done with it */
-  _settled(): void {
-    if (--this.#inFlight === 0 && this.#onIdle) {
-      const resolve = this.#onIdle;
-      this.#onIdle = undefined;
-      resolve();
-    }
+  /** Hands one checked request to the engine, counted until the engine releases it. */
+  #submit(op: EngineOp, data: EngineData, position: number, opts: RequestOptions | undefined): Promise<number> {
+    this.#inFlight++;
+    return this.#engine.submit(op, this.fd, data, position, opts, this.#release);
   }
 
   #vectored(bufs: readonly ArrayBufferView[], position: number, opts: RequestOptions | undefined,
@@ -230,10 +232,7 @@ export class AioFile implements RequestOwner, AsyncDisposable {
         if (err) return Promise.reject(err);
       }
     }
-    this.#inFlight++;
-    return op === 'readv'
-      ? this.#backend.readv(this, this.fd, views, position, opts)
-      : this.#backend.writev(this, this.fd, views, position, opts);
+    return this.#submit(op === 'readv' ? Opcode.PREADV : Opcode.PWRITEV, views, position, opts);
   }
 
   #check(buf: ArrayBufferView, position: number, op: string, opts: RequestOptions | undefined): Error | undefined {
@@ -319,13 +318,15 @@ export async function open(path: string, flags: string | number = 'r', options: 
     }
     const alignment = direct ? discoverAlignment(facts) : UNALIGNED;
     const engine = engineChoice === 'auto' ? (direct ? 'aio' : 'threadpool') : engineChoice;
-    const backend = engine === 'aio' ? (options.queue ?? IoQueue.default()) : threadPool;
-    return new AioFile(fd, path, alignment, direct, facts.isBlockDevice, backend);
+    const served = engine === 'aio' ? queueEngine(options.queue ?? IoQueue.default()) : threadPool;
+    return new AioFile(fd, path, alignment, direct, facts.isBlockDevice, served);
   } catch (err) {
     fs.closeSync(fd);
     throw err;
   }
 }
+
+function toVoid(): void {}
 
 function openError(err: NodeJS.ErrnoException, path: string, direct: boolean): Error {
   if (typeof err.errno !== 'number') return err;
