@@ -1,5 +1,6 @@
 import util from 'node:util';
 import { native } from './native.js';
+import { argTypeError } from './validate.js';
 
 /**
  * An error from the kernel, in Node's conventions: `code` is the errno name
@@ -22,6 +23,9 @@ export class AioError extends Error {
    * @param hint - the known cause and remedy
    */
   constructor(errno: number, syscall: string, hint?: string) {
+    if (typeof errno !== 'number') throw argTypeError(`errno must be a number, got ${typeof errno}`);
+    if (typeof syscall !== 'string') throw argTypeError(`syscall must be a string, got ${typeof syscall}`);
+    if (hint !== undefined && typeof hint !== 'string') throw argTypeError(`hint must be a string, got ${typeof hint}`);
     const positive = Math.abs(errno);
     const code = errnoName(positive);
     const description = util.getSystemErrorMap().get(-positive)?.[1] ?? 'unknown error';
@@ -36,6 +40,7 @@ export class AioError extends Error {
 
 /** The errno name of a positive or negative error number (`22` → `'EINVAL'`). */
 export function errnoName(errno: number): string {
+  if (typeof errno !== 'number') throw argTypeError(`errno must be a number, got ${typeof errno}`);
   try {
     const name = util.getSystemErrorName(-Math.abs(errno));
     // Node answers "Unknown system error -N" for numbers it has no name for.

@@ -1,4 +1,5 @@
 import { native } from './native.js';
+import { argRangeError, checkView, shown } from './validate.js';
 
 /** The alignment that `allocAligned` uses when none is given: one page. */
 export const DEFAULT_ALIGNMENT = 4096;
@@ -19,13 +20,13 @@ const MAX_ALIGNMENT = 1 << 30;
  */
 export function allocAligned(size: number, alignment: number = DEFAULT_ALIGNMENT): Buffer {
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-    throw new RangeError(`size must be a non-negative safe integer, got ${String(size)}`);
+    throw argRangeError(`size must be a non-negative safe integer, got ${shown(size)}`);
   }
   if (
     typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment < 1 ||
     alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0
   ) {
-    throw new RangeError(`alignment must be a power of two from 1 to 2^30, got ${String(alignment)}`);
+    throw argRangeError(`alignment must be a power of two from 1 to 2^30, got ${shown(alignment)}`);
   }
   const backing = new ArrayBuffer(size + alignment);
   const skew = native.addressMod(new Uint8Array(backing, 0, 0), alignment);
@@ -55,11 +56,12 @@ export function addressRemainder(view: ArrayBufferView, alignment: number): numb
  * @throws RangeError when `alignment` is not a power of two from 1 to 2^30
  */
 export function isAddressAligned(view: ArrayBufferView, alignment: number): boolean {
+  checkView(view, 'view');
   if (
     typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment < 1 ||
     alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0
   ) {
-    throw new RangeError(`alignment must be a power of two from 1 to 2^30, got ${String(alignment)}`);
+    throw argRangeError(`alignment must be a power of two from 1 to 2^30, got ${shown(alignment)}`);
   }
   return addressRemainder(view, alignment) === 0;
 }

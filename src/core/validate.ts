@@ -1,15 +1,43 @@
 /**
  * Argument checks shared by the public API: bad input from JavaScript
  * throws TypeError or RangeError before anything reaches C or the kernel.
+ * Each carries Node's `code` for the kind of mistake, as Node's own
+ * argument errors do, so that callers (and the fuzz test) can tell the
+ * library's refusals from an accidental TypeError inside it.
  * @internal
  * @module
  */
 
+/** The `code` of an argument error, as in Node: a wrong type, a number out of range, a value not allowed. */
+export type ArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE';
+
+/** A TypeError or RangeError that says which kind of bad argument it is. */
+export type ArgError<E extends Error> = E & { code: ArgErrorCode };
+
+function coded<E extends Error>(err: E, code: ArgErrorCode): ArgError<E> {
+  return Object.assign(err, { code });
+}
+
+/** An argument of the wrong type (`ERR_INVALID_ARG_TYPE`). */
+export function argTypeError(message: string): ArgError<TypeError> {
+  return coded(new TypeError(message), 'ERR_INVALID_ARG_TYPE');
+}
+
+/** A number outside what is allowed (`ERR_OUT_OF_RANGE`). */
+export function argRangeError(message: string): ArgError<RangeError> {
+  return coded(new RangeError(message), 'ERR_OUT_OF_RANGE');
+}
+
+/** A value of the right type that is not one of those allowed (`ERR_INVALID_ARG_VALUE`). */
+export function argValueError(message: string): ArgError<TypeError> {
+  return coded(new TypeError(message), 'ERR_INVALID_ARG_VALUE');
+}
+
 export function checkFd(fd: unknown, name = 'fd'): number {
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
     throw typeof fd === 'number'
-      ? new RangeError(`${name} must be an integer from 0 to 2^31-1, got ${fd}`)
-      : new TypeError(`${name} must be a number, got ${typeof fd}`);
+      ? argRangeError(`${name} must be an integer from 0 to 2^31-1, got ${fd}`)
+      : argTypeError(`${name} must be a number, got ${typeof fd}`);
   }
   return fd;
 }
@@ -17,8 +45,8 @@ export function checkFd(fd: unknown, name = 'fd'): number {
 export function checkOffset(offset: unknown, name = 'offset'): number {
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
     throw typeof offset === 'number'
-      ? new RangeError(`${name} must be a non-negative safe integer, got ${offset}`)
-      : new TypeError(`${name} must be a number, got ${typeof offset}`);
+      ? argRangeError(`${name} must be a non-negative safe integer, got ${offset}`)
+      : argTypeError(`${name} must be a number, got ${typeof offset}`);
   }
   return offset;
 }
@@ -26,18 +54,18 @@ export function checkOffset(offset: unknown, name = 'offset'): number {
 export function checkCount(n: unknown, name: string, min = 0, max = 0x7fffffff): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
     throw typeof n === 'number'
-      ? new RangeError(`${name} must be an integer from ${min} to ${max}, got ${n}`)
-      : new TypeError(`${name} must be a number, got ${typeof n}`);
+      ? argRangeError(`${name} must be an integer from ${min} to ${max}, got ${n}`)
+      : argTypeError(`${name} must be a number, got ${typeof n}`);
   }
   return n;
 }
 
 export function checkView(buf: unknown, name = 'buffer'): ArrayBufferView {
   if (!ArrayBuffer.isView(buf)) {
-    throw new TypeError(`${name} must be a Buffer, TypedArray or DataView, got ${describe(buf)}`);
+    throw argTypeError(`${name} must be a Buffer, TypedArray or DataView, got ${describe(buf)}`);
   }
   if (isDetached(buf)) {
-    throw new TypeError(`${name} is detached: its ArrayBuffer was transferred, and it has no memory`);
+    throw argValueError(`${name} is detached: its ArrayBuffer was transferred, and it has no memory`);
   }
   return buf;
 }
@@ -64,8 +92,8 @@ function isDetached(view: ArrayBufferView): boolean {
 }
 
 export function checkViews(bufs: unknown, name = 'buffers'): ArrayBufferView[] {
-  if (!Array.isArray(bufs)) throw new TypeError(`${name} must be an array of buffers, got ${describe(bufs)}`);
-  if (bufs.length > 1024) throw new RangeError(`${name} may hold at most 1024 buffers (IOV_MAX), got ${bufs.length}`);
+  if (!Array.isArray(bufs)) throw argTypeError(`${name} must be an array of buffers, got ${describe(bufs)}`);
+  if (bufs.length > 1024) throw argRangeError(`${name} may hold at most 1024 buffers (IOV_MAX), got ${bufs.length}`);
   const copy = new Array<ArrayBufferView>(bufs.length);
   for (let i = 0; i < bufs.length; i++) copy[i] = checkView(bufs[i], `${name}[${i}]`);
   return copy;
@@ -75,10 +103,17 @@ export function checkTimeout(ms: unknown): number {
   if (ms === undefined) return -1;
   if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
     throw typeof ms === 'number'
-      ? new RangeError(`timeoutMs must be a non-negative number, got ${ms}`)
-      : new TypeError(`timeoutMs must be a number, got ${typeof ms}`);
+      ? argRangeError(`timeoutMs must be a non-negative number, got ${ms}`)
+      : argTypeError(`timeoutMs must be a number, got ${typeof ms}`);
   }
   return ms === Infinity ? -1 : ms;
+}
+
+/** A value as an error message shows it; unlike String(), never throws (an object's toString may). */
+export function shown(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'object' && v !== null) return describe(v);
+  return typeof v === 'symbol' ? 'a symbol' : String(v);
 }
 
 function describe(v: unknown): string {

@@ -1,7 +1,7 @@
 import { Opcode } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
 import { ContextCore } from '../core/context-core.js';
-import { checkCount } from '../core/validate.js';
+import { argTypeError, argValueError, checkCount, shown } from '../core/validate.js';
 import { abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
 import { AbortWatch } from './abort-watch.js';
 import { Fifo } from './fifo.js';
@@ -111,9 +111,9 @@ export class IoQueue {
    * @throws AioError `EAGAIN` when `/proc/sys/fs/aio-max-nr` is exhausted
    */
   constructor(options: IoQueueOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (options === null || typeof options !== 'object') throw argTypeError('options must be an object');
     if (options.reap !== undefined && options.reap !== 'auto' && options.reap !== 'syscall') {
-      throw new TypeError(`options.reap must be 'auto' or 'syscall', got ${String(options.reap)}`);
+      throw argValueError(`options.reap must be 'auto' or 'syscall', got ${shown(options.reap)}`);
     }
     const depth = checkCount(options.depth ?? 128, 'depth', 1, 65536);
     this.#core = new ContextCore(depth, options.reap === 'syscall', () => this.#onNotify());

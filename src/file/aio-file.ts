@@ -4,7 +4,7 @@ import { AioError } from '../core/errors.js';
 import { allocAligned } from '../core/memory.js';
 import { Opcode } from '../core/constants.js';
 import { native } from '../core/native.js';
-import { checkCount, checkOffset, checkView, checkViews } from '../core/validate.js';
+import { argRangeError, argTypeError, argValueError, checkCount, checkOffset, checkView, checkViews, shown } from '../core/validate.js';
 import { abortError, type Engine, type EngineData, type EngineName, type EngineOp, type RequestOptions } from '../engine/backend.js';
 import { IoQueue, queueEngine } from '../engine/io-queue.js';
 import { threadPool } from '../engine/threadpool.js';
@@ -77,6 +77,7 @@ export class AioFile implements AsyncDisposable {
 
   /** @internal use {@link open} */
   constructor(fd: number, path: string, alignment: Alignment, direct: boolean, isBlockDevice: boolean, engine: Engine) {
+    if (typeof (engine as Partial<Engine> | null)?.submit !== 'function') throw argTypeError('an AioFile is made by open(), not with new');
     this.fd = fd;
     this.path = path;
     this.alignment = Object.freeze({ ...alignment });
@@ -258,11 +259,11 @@ export class AioFile implements AsyncDisposable {
  */
 function checkRequestOptions(opts: RequestOptions | undefined): void {
   if (opts === undefined || opts === null) return;
-  if (typeof opts !== 'object') throw new TypeError(`opts must be an object, got ${typeof opts}`);
+  if (typeof opts !== 'object') throw argTypeError(`opts must be an object, got ${typeof opts}`);
   const { signal, flags } = opts;
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || !('aborted' in signal) ||
     typeof signal.addEventListener !== 'function')) {
-    throw new TypeError(`opts.signal must be an AbortSignal, got ${signal === null ? 'null' : typeof signal}`);
+    throw argTypeError(`opts.signal must be an AbortSignal, got ${signal === null ? 'null' : typeof signal}`);
   }
   if (flags !== undefined) checkCount(flags, 'opts.flags', 0, 0xffffffff);
 }
@@ -282,13 +283,14 @@ function checkRequestOptions(opts: RequestOptions | undefined): void {
  * ```
  */
 export async function open(path: string, flags: string | number = 'r', options: OpenOptions = {}): Promise<AioFile> {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (typeof path !== 'string') throw argTypeError(`path must be a string, got ${typeof path}`);
+  if (path.length === 0) throw argValueError('path must be a non-empty string');
+  if (options === null || typeof options !== 'object') throw argTypeError('options must be an object');
   if (options.direct !== undefined && typeof options.direct !== 'boolean') {
-    throw new TypeError(`options.direct must be a boolean, got ${typeof options.direct}`);
+    throw argTypeError(`options.direct must be a boolean, got ${typeof options.direct}`);
   }
   if (options.queue !== undefined && !(options.queue instanceof IoQueue)) {
-    throw new TypeError('options.queue must be an IoQueue');
+    throw argTypeError('options.queue must be an IoQueue');
   }
   const requested = parseOpenFlags(flags);
   // O_DIRECT in numeric flags means direct I/O whatever `direct` says: the
@@ -296,7 +298,7 @@ export async function open(path: string, flags: string | number = 'r', options: 
   const direct = (options.direct ?? true) || (requested & fs.constants.O_DIRECT) !== 0;
   const engineChoice = options.engine ?? 'auto';
   if (!['auto', 'aio', 'threadpool'].includes(engineChoice)) {
-    throw new TypeError(`engine must be 'auto', 'aio' or 'threadpool', got ${String(engineChoice)}`);
+    throw argValueError(`engine must be 'auto', 'aio' or 'threadpool', got ${shown(engineChoice)}`);
   }
   if (options.size !== undefined) checkCount(options.size, 'size', 0, Number.MAX_SAFE_INTEGER);
   // `| 0` turns -0 (which passes the check) into 0: fs.open aborts the
@@ -313,7 +315,7 @@ export async function open(path: string, flags: string | number = 'r', options: 
   try {
     const facts = fileFacts(fd);
     if (options.size !== undefined && options.size > facts.size) {
-      if (facts.isBlockDevice) throw new RangeError(`size ${options.size} exceeds the device's ${facts.size} bytes`);
+      if (facts.isBlockDevice) throw argRangeError(`size ${options.size} exceeds the device's ${facts.size} bytes`);
       await native.fallocate(fd, 0, 0, options.size);
     }
     const alignment = direct ? discoverAlignment(facts) : UNALIGNED;

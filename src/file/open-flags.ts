@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { argRangeError, argTypeError, argValueError } from '../core/validate.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_EXCL, O_APPEND, O_SYNC, O_DSYNC } = fs.constants;
 
@@ -18,13 +19,13 @@ const BY_NAME: Record<string, number> = {
 /** Node's flag strings (`'r'`, `'r+'`, `'w+'`, ...) or a number, as `open(2)` flags. */
 export function parseOpenFlags(flags: string | number): number {
   if (typeof flags === 'number') {
-    if (!Number.isInteger(flags) || flags < 0) throw new RangeError(`flags must be a non-negative integer, got ${flags}`);
+    if (!Number.isInteger(flags) || flags < 0) throw argRangeError(`flags must be a non-negative integer, got ${flags}`);
     return flags;
   }
-  if (typeof flags !== 'string') throw new TypeError(`flags must be a string or a number, got ${typeof flags}`);
+  if (typeof flags !== 'string') throw argTypeError(`flags must be a string or a number, got ${typeof flags}`);
   const value = BY_NAME[flags];
   if (value === undefined) {
-    throw new TypeError(`unknown flags '${flags}': use one of ${Object.keys(BY_NAME).join(', ')} or a number`);
+    throw argValueError(`unknown flags '${flags}': use one of ${Object.keys(BY_NAME).join(', ')} or a number`);
   }
   return value;
 }

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { allocAligned } from '../core/memory.js';
-import { checkCount, checkOffset } from '../core/validate.js';
+import { argRangeError, argTypeError, checkCount, checkOffset } from '../core/validate.js';
 import type { AioFile } from './aio-file.js';
 
 /** Options of {@link createReadStream}. */
@@ -35,7 +35,7 @@ interface Chunk {
  * memory stays pinned until they do) and are discarded.
  */
 export function createReadStream(file: AioFile, options: ReadStreamOptions = {}): Readable {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options === null || typeof options !== 'object') throw argTypeError('options must be an object');
   const start = checkOffset(options.start ?? 0, 'start');
   const end = options.end === undefined ? Infinity : checkOffset(options.end, 'end');
   const depth = checkCount(options.depth ?? 4, 'depth', 1, 1024);
@@ -43,10 +43,10 @@ export function createReadStream(file: AioFile, options: ReadStreamOptions = {})
   const asked = checkCount(options.chunkSize ?? 1 << 20, 'chunkSize', 1, 64 << 20);
   const chunkSize = Math.ceil(asked / offset) * offset;
   if (depth * chunkSize > MAX_READ_AHEAD) {
-    throw new RangeError(`depth × chunkSize (${depth} × ${chunkSize}) would hold more than 256 MiB in flight`);
+    throw argRangeError(`depth × chunkSize (${depth} × ${chunkSize}) would hold more than 256 MiB in flight`);
   }
   const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw argTypeError('options.signal must be an AbortSignal');
   const stream = Readable.from(chunks(file, start, end, chunkSize, depth, memory, signal), { objectMode: false, signal });
   return stream;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AioError } from '../core/errors.js';
-import { checkCount, checkTimeout } from '../core/validate.js';
+import { argRangeError, argTypeError, argValueError, checkCount, checkTimeout, shown } from '../core/validate.js';
 import { ContextCore } from '../core/context-core.js';
 import { Iocb } from './iocb.js';
 
@@ -66,9 +66,9 @@ export class IoContext implements Disposable {
    */
   static setup(maxEvents: number, options: IoContextOptions = {}): IoContext {
     checkCount(maxEvents, 'maxEvents', 1, 1 << 20);
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (options === null || typeof options !== 'object') throw argTypeError('options must be an object');
     if (options.reap !== undefined && options.reap !== 'auto' && options.reap !== 'syscall') {
-      throw new TypeError(`options.reap must be 'auto' or 'syscall', got ${String(options.reap)}`);
+      throw argValueError(`options.reap must be 'auto' or 'syscall', got ${shown(options.reap)}`);
     }
     try {
       return new IoContext(maxEvents, options);
@@ -109,7 +109,7 @@ export class IoContext implements Disposable {
   submit(iocbs: readonly Iocb[]): number {
     const core = this.#core;
     core.ensureLive();
-    if (!Array.isArray(iocbs)) throw new TypeError('iocbs must be an array of Iocb');
+    if (!Array.isArray(iocbs)) throw argTypeError('iocbs must be an array of Iocb');
     const count = Math.min(iocbs.length, core.available);
     if (iocbs.length > 0 && count === 0) {
       core.counters.eagain++;
@@ -118,8 +118,7 @@ export class IoContext implements Disposable {
     for (let i = 0; i < count; i++) {
       const cb = iocbs[i];
       try {
-        if (!(cb instanceof Iocb)) throw new TypeError(`iocbs[${i}] is not an Iocb`);
-        // (an object made with Object.create(Iocb.prototype) throws TypeError here)
+        if (!(cb instanceof Iocb)) throw argTypeError(`iocbs[${i}] is not an Iocb`);
         if (cb.opcode === -1) throw new AioError(22, 'io_submit', `iocbs[${i}] was never prepared: call one of its prep* methods first`);
         if (cb._context !== undefined) throw new AioError(16, 'io_submit', `iocbs[${i}] is already in flight: reap its completion before submitting it again`);
       } catch (err) {
@@ -167,7 +166,7 @@ export class IoContext implements Disposable {
     checkCount(minNr, 'minNr', 0, nr);
     const timeout = checkTimeout(timeoutMs);
     if (timeout < 0 && minNr > this.#core.inFlight) {
-      throw new RangeError(`minNr (${minNr}) exceeds the requests in flight (${this.#core.inFlight}) and no timeout was given: this would block forever`);
+      throw argRangeError(`minNr (${minNr}) exceeds the requests in flight (${this.#core.inFlight}) and no timeout was given: this would block forever`);
     }
     const out: IoEvent[] = [];
     this.#reapInto(out, minNr, nr, timeout);
@@ -242,7 +241,7 @@ export class IoContext implements Disposable {
    */
   cancel(iocb: Iocb): boolean {
     this.#core.ensureLive();
-    if (!(iocb instanceof Iocb)) throw new TypeError('iocb must be an Iocb');
+    if (!(iocb instanceof Iocb)) throw argTypeError('iocb must be an Iocb');
     if (iocb._context !== this) throw new AioError(22, 'io_cancel', 'this Iocb is not in flight on this context');
     const err = this.#core.cancel(iocb._slot);
     if (err === 0 || err === 115 /* EINPROGRESS */) return true;

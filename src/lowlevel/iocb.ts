@@ -27,6 +27,15 @@ export class Iocb {
   /** @internal its slot there */
   _slot = -1;
 
+  /**
+   * True only for objects made by this class: one that merely inherits its
+   * prototype (Object.create(Iocb.prototype)) has none of its fields, and
+   * every use of it would fail inside the library.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && #opcode in value;
+  }
+
   /** The prepared operation, or -1 before any `prep*` call. */
   get opcode(): Opcode | -1 {
     return this.#opcode as Opcode | -1;
