@@ -69,6 +69,9 @@ function packageRoot(): string {
   return dir;
 }
 
+/** node-gyp-build's finder: build/Release, build/Debug, then prebuilds/<platform>-<arch>/. */
+type AddonFinder = { path(dir: string): string };
+
 function load(): NativeAddon {
   if (process.platform !== 'linux') {
     throw new Error(`linux-aio needs Linux (this is ${process.platform}); use node:fs instead`);
@@ -82,12 +85,23 @@ function load(): NativeAddon {
     return require(file) as NativeAddon;
   }
   const root = packageRoot();
-  const candidates = ['build/Release/linux_aio.node', 'build/Debug/linux_aio.node'];
-  for (const rel of candidates) {
-    const file = path.join(root, rel);
-    if (fs.existsSync(file)) return require(file) as NativeAddon;
+  let file: string;
+  try {
+    file = (require('node-gyp-build') as AddonFinder).path(root);
+  } catch (err) {
+    throw new Error(
+      `linux-aio: no native addon fits this machine (${process.platform}-${process.arch}, Node ${process.versions.node}) ` +
+      `in ${root}: neither a prebuilt one nor one built from source. Run "npm rebuild linux-aio" ` +
+      `(it builds from source: needs a C compiler, make and Python), or "npm run build:native" in a clone.`,
+      { cause: err });
   }
-  throw new Error(`linux-aio: the native addon is not built; run "npm install" (or "npm run build:native") in ${root}`);
+  try {
+    return require(file) as NativeAddon;
+  } catch (err) {
+    throw new Error(
+      `linux-aio: the native addon ${file} does not load here (${(err as Error).message}). ` +
+      `Run "npm rebuild linux-aio --build-from-source" to build one for this machine.`, { cause: err });
+  }
 }
 
 /** The loaded addon, one instance per thread (Node-API instance data). */
