@@ -32,6 +32,8 @@ enum {
 };
 /* Number of doubles per completion row that C writes after a reap. */
 enum { EVT_SLOT = 0, EVT_RES, EVT_RES2, EVT_STRIDE };
+/* Cells of the status array that C writes for JavaScript. */
+enum { STATUS_INLINE_REAPED = 0, STATUS_LEN };
 
 typedef struct aio_ctx {
   aio_context_t id;
@@ -46,8 +48,10 @@ typedef struct aio_ctx {
   size_t iov_arena_len;
   double *cmd;               /* JS-owned Float64Array: capacity * CMD_STRIDE */
   double *events;            /* JS-owned Float64Array: capacity * EVT_STRIDE */
+  double *status;            /* JS-owned Float64Array: STATUS_LEN */
   napi_ref cmd_ref;
   napi_ref events_ref;
+  napi_ref status_ref;
   /* completion notification */
   int eventfd;
   uv_poll_t poll;
@@ -78,6 +82,7 @@ void ctx_release(aio_ctx *ctx);
 /* ring_reap.c */
 bool ring_usable(const struct aio_ring *ring);
 uint32_t ring_reap(struct aio_ring *ring, struct io_event *out, uint32_t max);
+bool ring_empty(const struct aio_ring *ring);
 
 /* eventfd_watch.c */
 napi_status register_eventfd_functions(napi_env env, napi_value exports);

@@ -30,6 +30,7 @@ void ctx_release(aio_ctx *ctx) {
   napi_env env = ctx->env;
   if (ctx->cmd_ref) napi_delete_reference(env, ctx->cmd_ref);
   if (ctx->events_ref) napi_delete_reference(env, ctx->events_ref);
+  if (ctx->status_ref) napi_delete_reference(env, ctx->status_ref);
   if (ctx->notify_fn) napi_delete_reference(env, ctx->notify_fn);
   if (ctx->async_ctx) napi_async_destroy(env, ctx->async_ctx);
   free(ctx->iocbs);
@@ -94,7 +95,7 @@ static const char *setup_hint(int err) {
   return NULL;
 }
 
-/* setup(maxEvents, forceSyscall, notifyFn) -> { handle, capacity, cmd, events, ringReap } */
+/* setup(maxEvents, forceSyscall, notifyFn) -> { handle, capacity, cmd, events, status, ringReap } */
 static napi_value js_setup(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -174,6 +175,9 @@ static napi_value js_setup(napi_env env, napi_callback_info info) {
   v = make_f64_array(env, (size_t)ctx->capacity * EVT_STRIDE, &ctx->events, &ctx->events_ref);
   if (!v) return NULL;
   NAPI_CALL(env, napi_set_named_property(env, result, "events", v));
+  v = make_f64_array(env, STATUS_LEN, &ctx->status, &ctx->status_ref);
+  if (!v) return NULL;
+  NAPI_CALL(env, napi_set_named_property(env, result, "status", v));
   NAPI_CALL(env, napi_get_boolean(env, ctx->ring != NULL, &v));
   NAPI_CALL(env, napi_set_named_property(env, result, "ringReap", v));
   return result;
@@ -362,21 +366,38 @@ static napi_value name_bad_row(napi_env env, uint32_t row) {
   return NULL;
 }
 
-/* submit(handle, count, bufs) -> number of requests the kernel accepted.
- * A row whose arguments are refused throws before any syscall, with `row`
- * set on the error. */
+/* Copies n reaped events from scratch into the JS-visible events rows. */
+static void publish_events(aio_ctx *ctx, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    double *row = ctx->events + (size_t)i * EVT_STRIDE;
+    row[EVT_SLOT] = (double)ctx->scratch[i].data;
+    row[EVT_RES] = (double)ctx->scratch[i].res;
+    row[EVT_RES2] = (double)ctx->scratch[i].res2;
+  }
+}
+
+/* submit(handle, count, bufs, reapInline) -> number of requests the kernel
+ * accepted. A row whose arguments are refused throws before any syscall,
+ * with `row` set on the error. With reapInline, the completions already in
+ * the ring when io_submit returns (tmpfs, the page cache, a fast device
+ * finish inside the call) are reaped at once into `events`, and their count
+ * goes to status[STATUS_INLINE_REAPED]: the caller can deliver them in the
+ * same turn instead of after an eventfd wake-up. */
 static napi_value js_submit(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   aio_ctx *ctx = unwrap_ctx(env, argv[0], false);
   if (!ctx) return NULL;
+  ctx->status[STATUS_INLINE_REAPED] = 0;
   uint32_t count;
   if (!get_uint32_arg(env, argv[1], &count, "count must be a non-negative integer")) return NULL;
   if (count > ctx->capacity) return throw_range(env, "more requests than the context can hold");
   bool is_array = false;
   NAPI_CALL(env, napi_is_array(env, argv[2], &is_array));
   if (!is_array) return throw_type(env, "bufs must be an array");
+  bool reap_inline = false;
+  if (argc > 3) napi_get_value_bool(env, argv[3], &reap_inline);
   if (!size_iov_arena(env, ctx, count, argv[2])) return NULL;
   size_t iov_used = 0;
   for (uint32_t i = 0; i < count; i++) {
@@ -390,6 +411,12 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
     return throw_errno(env, err, "io_submit", submit_hint(err, ctx->batch[0], hint, sizeof(hint)));
   }
   ctx->in_flight += (uint32_t)ret;
+  if (reap_inline && ret > 0 && ctx->ring) {
+    uint32_t n = ring_reap(ctx->ring, ctx->scratch, ctx->capacity);
+    ctx->in_flight -= n < ctx->in_flight ? n : ctx->in_flight;
+    publish_events(ctx, n);
+    ctx->status[STATUS_INLINE_REAPED] = (double)n;
+  }
   napi_value out;
   NAPI_CALL(env, napi_create_uint32(env, (uint32_t)ret, &out));
   return out;
@@ -462,12 +489,7 @@ static napi_value js_reap(napi_env env, napi_callback_info info) {
   /* Events already taken from the ring must not be lost: deliver them, and
    * the next call reports the error. */
   if (err && n == 0) return throw_errno(env, err, "io_getevents", NULL);
-  for (uint32_t i = 0; i < n; i++) {
-    double *row = ctx->events + (size_t)i * EVT_STRIDE;
-    row[EVT_SLOT] = (double)ctx->scratch[i].data;
-    row[EVT_RES] = (double)ctx->scratch[i].res;
-    row[EVT_RES2] = (double)ctx->scratch[i].res2;
-  }
+  publish_events(ctx, n);
   napi_value out;
   NAPI_CALL(env, napi_create_uint32(env, n, &out));
   return out;

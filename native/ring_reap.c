@@ -24,3 +24,12 @@ uint32_t ring_reap(struct aio_ring *ring, struct io_event *out, uint32_t max) {
   if (n > 0) __atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
   return n;
 }
+
+/* True when nothing waits in the ring (or it looks corrupt: the caller then
+ * takes the slow path). Acquire, as in ring_reap, so that a completion seen
+ * here is one whose event the next reap will read in full. */
+bool ring_empty(const struct aio_ring *ring) {
+  const unsigned head = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
+  const unsigned tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+  return head == tail && head < ring->nr;
+}

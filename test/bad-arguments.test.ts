@@ -312,4 +312,5 @@ test('new IoQueue refuses options it does not know how to honour', () => {
   assert.throws(() => new IoQueue(null as never), TypeError);
   assert.throws(() => new IoQueue({ depth: 0 }), RangeError);
   assert.throws(() => new IoQueue({ depth: 1.5 }), RangeError);
+  assert.throws(() => new IoQueue({ reapInline: 'yes' as never }), TypeError);
 });

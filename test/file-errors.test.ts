@@ -340,7 +340,7 @@ test('kernel errors from io_submit and from completions are AioErrors; the queue
 });
 
 test('a request refused in the middle of a batch fails at once; those behind it are not held back', async (t) => {
-  const queue = new IoQueue({ depth: 8 });
+  const queue = new IoQueue({ depth: 8, reapInline: false });
   t.after(() => queue.close());
   const f = await fixture(t, queue);
   if (!f) return;

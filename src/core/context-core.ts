@@ -5,7 +5,7 @@
  * @internal
  * @module
  */
-import { CMD, EVT, native, type ContextHandle } from './native.js';
+import { CMD, EVT, STATUS, native, type ContextHandle } from './native.js';
 import { AioError } from './errors.js';
 
 /**
@@ -22,6 +22,8 @@ export interface CoreCounters {
   submitCalls: number;
   reapCalls: number;
   eagain: number;
+  /** Completions reaped by the submit that made them. */
+  completedInline: number;
 }
 
 export class ContextCore {
@@ -35,6 +37,7 @@ export class ContextCore {
   readonly cmd: Float64Array;
   /** Rows written by `reap`: EVT.STRIDE doubles per completion. */
   readonly events: Float64Array;
+  private readonly status: Float64Array;
   /** Buffers of the batch being built, by row. */
   readonly bufs: unknown[] = [];
   /** What each slot belongs to while in flight. */
@@ -44,8 +47,10 @@ export class ContextCore {
   private readonly freeSlots: Int32Array;
   private freeTop: number;
   inFlight = 0;
+  /** Completions the last {@link submit} reaped inline. */
+  inlineReaped = 0;
   destroyed = false;
-  readonly counters: CoreCounters = { submitted: 0, completed: 0, submitCalls: 0, reapCalls: 0, eagain: 0 };
+  readonly counters: CoreCounters = { submitted: 0, completed: 0, submitCalls: 0, reapCalls: 0, eagain: 0, completedInline: 0 };
   private armed = false;
 
   /**
@@ -63,6 +68,7 @@ export class ContextCore {
     this.capacity = s.capacity;
     this.cmd = s.cmd;
     this.events = s.events;
+    this.status = s.status;
     this.ringReap = s.ringReap;
     this.owners = new Array<unknown>(s.capacity).fill(undefined);
     this.pins = new Array<unknown>(s.capacity).fill(undefined);
@@ -112,12 +118,18 @@ export class ContextCore {
    * Submits rows [0, count) in one io_submit. Rows the kernel did not take
    * are unstaged (their slots freed). Returns how many it took; throws the
    * kernel's error only when it took none.
+   *
+   * With `reapInline` (ring mode only), the completions that are already in
+   * the ring when io_submit returns are reaped in the same call: their count
+   * is {@link inlineReaped} and their rows are in `events`, to be handled
+   * and released as after {@link reap}.
    */
-  submit(count: number): number {
+  submit(count: number, reapInline = false): number {
     let accepted = 0;
     this.counters.submitCalls++;
+    this.inlineReaped = 0;
     try {
-      accepted = native.submit(this.handle, count, this.bufs);
+      accepted = native.submit(this.handle, count, this.bufs, reapInline);
     } catch (err) {
       if (err instanceof AioError && err.code === 'EAGAIN') this.counters.eagain++;
       this.unstage(0, count);
@@ -133,6 +145,15 @@ export class ContextCore {
       if (this.inFlight === 0) busyContexts.add(this);
       this.inFlight += accepted;
       this.counters.submitted += accepted;
+      const n = reapInline ? this.status[STATUS.INLINE_REAPED]! : 0;
+      if (n > 0) {
+        this.inlineReaped = n;
+        this.counters.reapCalls++;
+        this.counters.completed += n;
+        this.counters.completedInline += n;
+        this.inFlight -= n;
+        if (this.inFlight === 0) busyContexts.delete(this);
+      }
     }
     return accepted;
   }

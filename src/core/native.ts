@@ -17,6 +17,8 @@ export interface NativeSetup {
   capacity: number;
   cmd: Float64Array;
   events: Float64Array;
+  /** Cells C writes for JavaScript: STATUS.INLINE_REAPED. */
+  status: Float64Array;
   ringReap: boolean;
 }
 
@@ -38,7 +40,8 @@ export interface NativeFileFacts {
 export interface NativeAddon {
   setup(maxEvents: number, forceSyscall: boolean, notify: () => void): NativeSetup;
   destroy(handle: ContextHandle): void;
-  submit(handle: ContextHandle, count: number, bufs: unknown[]): number;
+  /** With `reapInline`, completions already in the ring are reaped into `events` (count in status). */
+  submit(handle: ContextHandle, count: number, bufs: unknown[], reapInline?: boolean): number;
   reap(handle: ContextHandle, minNr: number, nr: number, timeoutMs: number): number;
   cancel(handle: ContextHandle, slot: number): number;
   inFlight(handle: ContextHandle): number;
@@ -58,6 +61,7 @@ export const CMD = {
   SLOT: 0, OPCODE: 1, FD: 2, OFFSET: 3, RW_FLAGS: 4, RESFD: 5, REQPRIO: 6, AUX: 7, STRIDE: 8,
 } as const;
 export const EVT = { SLOT: 0, RES: 1, RES2: 2, STRIDE: 3 } as const;
+export const STATUS = { INLINE_REAPED: 0 } as const;
 
 function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));

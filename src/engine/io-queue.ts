@@ -12,6 +12,14 @@ export interface IoQueueOptions {
   depth?: number;
   /** `'syscall'` forces io_getevents instead of the user-space ring (see `IoContextOptions.reap`). */
   reap?: 'auto' | 'syscall';
+  /**
+   * Deliver the completions that are already in the ring when io_submit
+   * returns (tmpfs, the page cache, a fast device) in the same turn, without
+   * waiting for the eventfd and a trip round the event loop (default true).
+   * `false` always waits for the event loop: a request then stays in flight
+   * at least until the next turn, whatever the device.
+   */
+  reapInline?: boolean;
 }
 
 /** Counters of an {@link IoQueue}. */
@@ -30,6 +38,11 @@ export interface IoQueueStats {
   reapCalls: number;
   /** Submits the kernel refused in part or whole for want of room. */
   eagain: number;
+  /**
+   * Completions found in the ring as their io_submit returned and delivered
+   * in the same turn, without an eventfd wake-up (tmpfs, the page cache).
+   */
+  completedInline: number;
 }
 
 /** A request on its way through the queue; pooled and reused. */
@@ -69,6 +82,15 @@ export function queueEngine(queue: IoQueue): Engine {
 }
 
 /**
+ * The most completions delivered in the turn whose submit found them in the
+ * ring, before the queue lets the event loop come round. A chain of reads
+ * that always complete inside io_submit (tmpfs, the page cache) would else
+ * run from one submit to the next without end, and timers and other I/O
+ * would starve. 128 such reads take well under a millisecond.
+ */
+const INLINE_BUDGET = 128;
+
+/**
  * The engine behind `AioFile` on Linux AIO: one context, shared by any
  * number of files. Requests made in the same tick go to the kernel in one
  * io_submit; at most `depth` are in flight and the rest wait in order, so the
@@ -89,6 +111,9 @@ export class IoQueue {
   readonly #aborts = new AbortWatch<Request>((req, signal) => this.#abort(req, signal));
   #flushScheduled = false;
   #closed = false;
+  readonly #reapInline: boolean;
+  /** Completions delivered inline since the event loop last woke us. */
+  #inlineDelivered = 0;
   #onDrained: (() => void) | undefined;
   readonly #flush = (): void => this.#submitPending();
   #nextResolve: ((v: number) => void) | undefined;
@@ -115,6 +140,10 @@ export class IoQueue {
     if (options.reap !== undefined && options.reap !== 'auto' && options.reap !== 'syscall') {
       throw argValueError(`options.reap must be 'auto' or 'syscall', got ${shown(options.reap)}`);
     }
+    if (options.reapInline !== undefined && typeof options.reapInline !== 'boolean') {
+      throw new TypeError(`options.reapInline must be a boolean, got ${typeof options.reapInline}`);
+    }
+    this.#reapInline = options.reapInline ?? true;
     const depth = checkCount(options.depth ?? 128, 'depth', 1, 65536);
     this.#core = new ContextCore(depth, options.reap === 'syscall', () => this.#onNotify());
     this.depth = Math.min(depth, this.#core.capacity);
@@ -137,6 +166,7 @@ export class IoQueue {
     return {
       submitted: c.submitted, completed: c.completed, inFlight: this.#core.inFlight,
       queued: this.#pending.length, submitCalls: c.submitCalls, reapCalls: c.reapCalls, eagain: c.eagain,
+      completedInline: c.completedInline,
     };
   }
 
@@ -221,7 +251,7 @@ export class IoQueue {
       }
       let accepted: number;
       try {
-        accepted = core.submit(room);
+        accepted = core.submit(room, this.#reapInline && this.#inlineDelivered < INLINE_BUDGET);
       } catch (err) {
         if (err instanceof AioError && err.code === 'EAGAIN') break;
         // The addon names the row whose arguments it refused (a buffer
@@ -235,6 +265,15 @@ export class IoQueue {
         continue;
       }
       for (let i = 0; i < accepted; i++) this.#pending.shift()!.inKernel = true;
+      // Completions already in the ring (tmpfs, the page cache, a fast
+      // device) are delivered now, not after an eventfd wake-up and a trip
+      // round the event loop; the eventfd then finds an empty ring and wakes
+      // no JavaScript.
+      const inline = core.inlineReaped;
+      if (inline > 0) {
+        this.#inlineDelivered += inline;
+        this.#deliver(inline);
+      }
       // Fewer taken than offered: the ring is full, or the next request is
       // bad (io_submit stops at it and reports only the count). Going round
       // again finds out which at once: a bad request then fails alone and is
@@ -244,8 +283,9 @@ export class IoQueue {
     if (core.inFlight > 0) {
       core.arm(true);
     } else {
-      // Nothing in the kernel (every request refused, say): stop watching, or
-      // the armed eventfd would keep the event loop alive for good.
+      // Nothing in the kernel (all done inline, or every request refused):
+      // stop watching, or the armed eventfd would keep the event loop alive
+      // for good.
       core.arm(false);
       if (this.#pending.length > 0) this.#retryLater();
       else this.#checkDrained();
@@ -261,20 +301,10 @@ export class IoQueue {
 
   #onNotify(): void {
     const core = this.#core;
+    this.#inlineDelivered = 0;
     for (;;) {
       const n = core.reap(0, core.capacity, 0);
-      for (let i = 0; i < n; i++) {
-        const slot = core.eventSlot(i);
-        const req = core.owners[slot] as Request;
-        const res = core.eventRes(i);
-        core.release(slot);
-        req.inKernel = false;
-        if (!req.settled) {
-          if (res >= 0) this.#settle(req, res, undefined);
-          else this.#settle(req, undefined, new AioError(-res, OP_NAMES[req.opcode]!));
-        }
-        this.#finish(req);
-      }
+      this.#deliver(n);
       if (n < core.capacity) break;
     }
     if (this.#pending.length > 0 && !this.#flushScheduled) {
@@ -283,6 +313,23 @@ export class IoQueue {
     } else if (core.inFlight === 0) {
       core.arm(false);
       this.#checkDrained();
+    }
+  }
+
+  /** Settles the requests of the `n` completion rows the last reap wrote, in ring order. */
+  #deliver(n: number): void {
+    const core = this.#core;
+    for (let i = 0; i < n; i++) {
+      const slot = core.eventSlot(i);
+      const req = core.owners[slot] as Request;
+      const res = core.eventRes(i);
+      core.release(slot);
+      req.inKernel = false;
+      if (!req.settled) {
+        if (res >= 0) this.#settle(req, res, undefined);
+        else this.#settle(req, undefined, new AioError(-res, OP_NAMES[req.opcode]!));
+      }
+      this.#finish(req);
     }
   }
 

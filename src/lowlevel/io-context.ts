@@ -275,7 +275,8 @@ export class IoContext implements Disposable {
 
   /** Counters of this context's submits and reaps. */
   stats(): { submitted: number; completed: number; inFlight: number; submitCalls: number; reapCalls: number; eagain: number } {
-    return { ...this.#core.counters, inFlight: this.#core.inFlight };
+    const c = this.#core.counters;
+    return { submitted: c.submitted, completed: c.completed, inFlight: this.#core.inFlight, submitCalls: c.submitCalls, reapCalls: c.reapCalls, eagain: c.eagain };
   }
 }
 
