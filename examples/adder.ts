@@ -47,7 +47,7 @@ import util from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { AioError, IoContext, Iocb, allocAligned } from '../src/index.js';
 import { native } from '../src/core/native.js';
-import { describeError } from '../src/cli/args.js';
+import { describeError } from '../src/util/error-text.js';
 
 /** The sample's flags (`DEFINE_string(path, ...)`, `DEFINE_int32(file_size, ...)`, ...). */
 export interface AdderOptions {

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UsageError } from '../src/cli/args.js';
+import { UsageError } from '../src/util/flags.js';
 import { fioArgs, parseFioJson } from '../src/bench/fio.js';
 import { failedRun, type JobSpec, type RunResult } from '../src/bench/job.js';
 import { parseBenchArgs, parseSize, parseTime, type BenchOptions } from '../src/bench/options.js';

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { directOpenError } from '../src/sysinfo/o-direct.js';
 import { diskDir, tempPath } from './helpers/disk.js';
 import { MAIN, runCli, type Run } from './helpers/cli.js';
 
@@ -191,18 +192,8 @@ test('adder where permission is denied: one line naming the path, exit 1', async
 
 /** A writable folder whose file system refuses O_DIRECT (EINVAL at open), if this machine has one. */
 function folderRefusingDirect(): string | undefined {
-  for (const base of ['/dev/shm', '/run/shm', '/run/user/' + String(process.getuid?.() ?? ''), '/tmp']) {
-    const probe = path.join(base, `.adder-test-${process.pid}`);
-    try {
-      const fd = fs.openSync(probe, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_DIRECT, 0o600);
-      fs.closeSync(fd);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'EINVAL') return base;
-    } finally {
-      fs.rmSync(probe, { force: true });
-    }
-  }
-  return undefined;
+  return ['/dev/shm', '/run/shm', '/run/user/' + String(process.getuid?.() ?? ''), '/tmp']
+    .find((base) => directOpenError(base)?.code === 'EINVAL');
 }
 
 /**

@@ -22,7 +22,7 @@ const readInt = (file: string): number | null => {
   }
 };
 
-type Report = import('../src/cli/info.js').InfoReport;
+type Report = import('../src/sysinfo/path-info.js').InfoReport;
 
 test('info in text on the tests\' folder', async (t) => {
   const { dir, skip } = diskDir();
@@ -121,7 +121,8 @@ test('info on a file opens it read-only and leaves it unchanged; a missing path 
 });
 
 test('info prints unknown, never throws, where nothing can be found out', async () => {
-  const { formatInfo, pathInfo } = await import('../src/cli/info.js');
+  const { formatInfo } = await import('../src/cli/info.js');
+  const { pathInfo } = await import('../src/sysinfo/path-info.js');
   const odd = pathInfo('bad\0path');
   assert.equal(typeof odd.error, 'string');
   const text = formatInfo({

@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { directOpenError } from '../src/sysinfo/o-direct.js';
 import { diskDir } from './helpers/disk.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bench/torture/fuzz-child.js');
@@ -28,13 +29,11 @@ const RUNS = Number(process.env.LINUX_AIO_FUZZ_RUNS ?? 2000);
 function fuzzDir(): { dir?: string; skip?: string } {
   try {
     const d = fs.mkdtempSync(path.join('/dev/shm', 'linux-aio-fuzz-'));
-    try {
-      fs.closeSync(fs.openSync(path.join(d, 'probe'), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_DIRECT, 0o600));
+    if (directOpenError(d) === null) {
       process.on('exit', () => fs.rmSync(d, { recursive: true, force: true }));
       return { dir: d };
-    } catch {
-      fs.rmSync(d, { recursive: true, force: true });
     }
+    fs.rmSync(d, { recursive: true, force: true });
   } catch {
     /* no /dev/shm */
   }

@@ -11,7 +11,8 @@
  * @module
  */
 import { Worker } from 'node:worker_threads';
-import { errorText, type FromChild, type ToChild } from './child-protocol.js';
+import { errorText } from '../util/error-text.js';
+import type { FromChild, ToChild } from './child-protocol.js';
 import type { JobSpec, RunResult } from './job.js';
 import { snapshot, summarize, type Snapshot } from './measure.js';
 import { PreparedJob, epochNow, type Schedule, type ThreadOutcome } from './runner.js';

@@ -5,10 +5,9 @@
  * @internal
  * @module
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { pathInfo } from '../cli/info.js';
+import { loopBacking } from '../sysinfo/devices.js';
+import { pathInfo } from '../sysinfo/path-info.js';
 
 /** Where and on what a bench ran. */
 export interface MachineInfo {
@@ -50,19 +49,10 @@ export function machineInfo(fio: string | null): MachineInfo {
   };
 }
 
-const readText = (file: string): string | null => {
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    return null;
-  }
-};
-
 export function targetInfo(target: { path: string; size: number; temporary: boolean }): TargetInfo {
   const p = pathInfo(target.path);
   const dev = p.device.name;
-  const loopDir = dev && /^loop\d+$/.test(dev) && p.kind === 'block device' ? path.join('/sys/block', dev, 'loop') : null;
-  const dio = loopDir ? readText(path.join(loopDir, 'dio')) : null;
+  const loop = dev && p.kind === 'block device' ? loopBacking(dev) : null;
   return {
     path: target.path,
     kind: p.kind,
@@ -72,8 +62,8 @@ export function targetInfo(target: { path: string; size: number; temporary: bool
     device: dev,
     rotational: p.device.rotational,
     scheduler: p.device.scheduler,
-    loopBacking: loopDir ? readText(path.join(loopDir, 'backing_file')) : null,
-    loopDirectIo: dio === null ? null : dio === '1',
+    loopBacking: loop?.file ?? null,
+    loopDirectIo: loop?.directIo ?? null,
     dioAlignment: { memory: p.dioAlignment.memory, offset: p.dioAlignment.offset },
   };
 }

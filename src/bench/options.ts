@@ -5,7 +5,7 @@
  * @internal
  * @module
  */
-import { UsageError, intFlag, parseFlags } from '../cli/args.js';
+import { UsageError, intFlag, parseFlags } from '../util/flags.js';
 import { NODE_ENGINES, RW_MODES, SWEEP_DEPTHS, type NodeEngine, type Rw, type System } from './job.js';
 
 export const usage = `Usage: linux-aio bench [flags]

@@ -11,11 +11,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { open } from '../file/aio-file.js';
+import { fileFacts } from '../core/file-facts.js';
 import { allocAligned } from '../core/memory.js';
-import { native } from '../core/native.js';
+import { isTmpfs } from '../sysinfo/fs-magic.js';
+import { isMountedDevice } from '../sysinfo/mounts.js';
+import { directOpenError } from '../sysinfo/o-direct.js';
 import { DEFAULT_SIZE, type BenchOptions } from './options.js';
 
-const TMPFS_MAGIC = 0x01021994;
 const FILL_CHUNK = 1 << 20;
 const FILL_DEPTH = 4;
 
@@ -41,55 +43,14 @@ export class TargetError extends Error {
   }
 }
 
-const isTmpfs = (dir: string): boolean => {
-  try {
-    return Number(fs.statfsSync(dir).type) === TMPFS_MAGIC;
-  } catch {
-    return false;
-  }
-};
-
-function takesDirect(dir: string): boolean {
-  const probe = path.join(dir, `.linux-aio-bench-probe-${process.pid}`);
-  try {
-    fs.closeSync(fs.openSync(probe, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_DIRECT, 0o600));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.rmSync(probe, { force: true });
-  }
-}
-
 /** The folder for the temporary file: the first candidate on a disk file system that takes O_DIRECT. */
 export function defaultDirectory(): string {
   const candidates = [...new Set([process.env.TMPDIR, os.tmpdir(), '/var/tmp', process.cwd()].filter((d): d is string => !!d))];
   for (const dir of candidates) {
     if (!fs.existsSync(dir) || isTmpfs(dir)) continue;
-    if (takesDirect(dir)) return dir;
+    if (directOpenError(dir) === null) return dir;
   }
   throw new TargetError(`no folder on a disk file system that takes O_DIRECT among ${candidates.join(', ')} (tmpfs is left out): give --directory or --filename`);
-}
-
-/** True when the block device with number `rdev` is mounted. */
-function isMounted(rdev: number): boolean {
-  let text: string;
-  try {
-    text = fs.readFileSync('/proc/mounts', 'utf8');
-  } catch {
-    return false;
-  }
-  for (const line of text.split('\n')) {
-    const source = line.split(' ', 1)[0];
-    if (!source?.startsWith('/dev/')) continue;
-    try {
-      const st = fs.statSync(source);
-      if (st.isBlockDevice() && st.rdev === rdev) return true;
-    } catch {
-      // not there: not ours
-    }
-  }
-  return false;
 }
 
 /** Writes random data over [from, to) of `file` with O_DIRECT, `FILL_DEPTH` MiB at a time. */
@@ -140,11 +101,11 @@ export async function prepareTarget(opts: BenchOptions, writes: boolean, log: (l
       return { path: file, kind: 'file', size, temporary: false, filled: true, cleanup: noop };
     }
     if (st.isBlockDevice()) {
-      if (writes && isMounted(st.rdev)) throw new TargetError(`${file} is mounted: bench will not write to it`);
+      if (writes && isMountedDevice(st.rdev)) throw new TargetError(`${file} is mounted: bench will not write to it`);
       const fd = fs.openSync(file, fs.constants.O_RDONLY);
       let devSize: number;
       try {
-        devSize = native.fileFacts(fd).size;
+        devSize = fileFacts(fd).size;
       } finally {
         fs.closeSync(fd);
       }

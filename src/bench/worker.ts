@@ -7,7 +7,7 @@
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorText } from './child-protocol.js';
+import { errorText } from '../util/error-text.js';
 import type { JobSpec } from './job.js';
 import { PreparedJob, type Schedule } from './runner.js';
 

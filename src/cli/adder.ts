@@ -6,7 +6,9 @@
  * @module
  */
 import { ADDER_DEFAULTS, AdderError, runAdder, type AdderOptions, type AdderResult, type Log } from '../../examples/adder.js';
-import { UsageError, describeError, intFlag, parseFlags, processIo, type CliIo } from './args.js';
+import { errorText } from '../util/error-text.js';
+import { UsageError, intFlag, parseFlags } from '../util/flags.js';
+import { processIo, type CliIo } from './io.js';
 
 export const usage = `Usage: linux-aio adder [flags]
 
@@ -96,7 +98,7 @@ export async function main(argv: string[], io: CliIo = processIo,
   } catch (err) {
     // One line that names the path and the cause.
     const { path } = parsed.options;
-    const cause = err instanceof AdderError ? err.message : describeErrorWithHint(err);
+    const cause = err instanceof AdderError ? err.message : errorText(err);
     const text = cause.includes(path) ? cause : `${path}: ${cause}`;
     io.err(`linux-aio adder: ${text}\n`);
     return 1;
@@ -107,9 +109,4 @@ export async function main(argv: string[], io: CliIo = processIo,
   }
   io.out(`${result.message}\n`);
   return 0;
-}
-
-function describeErrorWithHint(err: unknown): string {
-  const hint = (err as { hint?: unknown } | null)?.hint;
-  return describeError(err) + (typeof hint === 'string' && hint ? ` (${hint})` : '');
 }

@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { CommandModule } from './args.js';
+import { packageRoot } from '../util/package-root.js';
+import type { CommandModule } from './io.js';
 
 const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   adder: { summary: 'the Linux AIO guide\'s sample: write, read back and add up integers', load: () => import('./adder.js') },
@@ -29,14 +29,9 @@ Run "linux-aio <command> --help" for a command's flags.
 }
 
 function version(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
-    const parent = path.dirname(dir);
-    if (parent === dir) return 'unknown';
-    dir = parent;
-  }
+  const root = packageRoot(import.meta.url);
+  if (root === null) return 'unknown';
+  return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
 }
 
 async function run(argv: string[]): Promise<number> {

@@ -5,9 +5,9 @@
  * @module
  */
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
+import { packageRoot } from '../util/package-root.js';
 
 /** Opaque handle of a native AIO context. */
 export type ContextHandle = { readonly __brand: 'ContextHandle' };
@@ -63,16 +63,6 @@ export const CMD = {
 export const EVT = { SLOT: 0, RES: 1, RES2: 2, STRIDE: 3 } as const;
 export const STATUS = { INLINE_REAPED: 0 } as const;
 
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('linux-aio: cannot find the package root');
-    dir = parent;
-  }
-  return dir;
-}
-
 /** node-gyp-build's finder: build/Release, build/Debug, then prebuilds/<platform>-<arch>/. */
 type AddonFinder = { path(dir: string): string };
 
@@ -88,7 +78,8 @@ function load(): NativeAddon {
     if (!fs.existsSync(file)) throw new Error(`linux-aio: LINUX_AIO_ADDON names ${file}, which does not exist`);
     return require(file) as NativeAddon;
   }
-  const root = packageRoot();
+  const root = packageRoot(import.meta.url);
+  if (root === null) throw new Error('linux-aio: cannot find the package root');
   let file: string;
   try {
     file = (require('node-gyp-build') as AddonFinder).path(root);

@@ -3,12 +3,12 @@ import { promisify } from 'node:util';
 import { AioError } from '../core/errors.js';
 import { allocAligned } from '../core/memory.js';
 import { Opcode } from '../core/constants.js';
-import { native } from '../core/native.js';
+import { fallocate, fileFacts } from '../core/file-facts.js';
 import { argRangeError, argTypeError, argValueError, checkCount, checkOffset, checkView, checkViews, shown } from '../core/validate.js';
 import { abortError, type Engine, type EngineData, type EngineName, type EngineOp, type RequestOptions } from '../engine/backend.js';
 import { IoQueue, queueEngine } from '../engine/io-queue.js';
 import { threadPool } from '../engine/threadpool.js';
-import { UNALIGNED, discoverAlignment, fileFacts, misalignment, type Alignment } from './alignment.js';
+import { UNALIGNED, discoverAlignment, misalignment, type Alignment } from './alignment.js';
 import { parseOpenFlags } from './open-flags.js';
 import { createReadStream, type ReadStreamOptions } from './read-stream.js';
 import type { Readable } from 'node:stream';
@@ -144,7 +144,7 @@ export class AioFile implements AsyncDisposable {
     if (err) throw err;
     this.#inFlight++;
     try {
-      await native.fallocate(this.fd, 0, offset, length);
+      await fallocate(this.fd, 0, offset, length);
     } finally {
       this.#release();
     }
@@ -316,7 +316,7 @@ export async function open(path: string, flags: string | number = 'r', options: 
     const facts = fileFacts(fd);
     if (options.size !== undefined && options.size > facts.size) {
       if (facts.isBlockDevice) throw argRangeError(`size ${options.size} exceeds the device's ${facts.size} bytes`);
-      await native.fallocate(fd, 0, 0, options.size);
+      await fallocate(fd, 0, 0, options.size);
     }
     const alignment = direct ? discoverAlignment(facts) : UNALIGNED;
     const engine = engineChoice === 'auto' ? (direct ? 'aio' : 'threadpool') : engineChoice;

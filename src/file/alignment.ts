@@ -1,7 +1,7 @@
-import fs from 'node:fs';
-import { native, type NativeFileFacts } from '../core/native.js';
 import { AioError } from '../core/errors.js';
+import type { FileFacts } from '../core/file-facts.js';
 import { addressRemainder } from '../core/memory.js';
+import { readInt } from '../util/read-text.js';
 
 /** What direct I/O on a file requires of each request. */
 export interface Alignment {
@@ -15,12 +15,8 @@ export interface Alignment {
 export const UNALIGNED: Alignment = Object.freeze({ memory: 1, offset: 1 });
 
 function readSysNumber(file: string): number | undefined {
-  try {
-    const n = Number(fs.readFileSync(file, 'utf8').trim());
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
+  const n = readInt(file);
+  return n !== null && n > 0 ? n : undefined;
 }
 
 /** The logical block size of the device under a file, from sysfs (a partition's queue is its parent's). */
@@ -34,7 +30,7 @@ function deviceLogicalBlockSize(major: number, minor: number): number | undefine
  * the kernel reports it (6.1+), else the logical block size (BLKSSZGET for
  * block devices, sysfs for the device under a file), else one page.
  */
-export function discoverAlignment(facts: NativeFileFacts): Alignment {
+export function discoverAlignment(facts: FileFacts): Alignment {
   if (facts.dioMemAlign > 0 && facts.dioOffsetAlign > 0) {
     return { memory: facts.dioMemAlign, offset: facts.dioOffsetAlign };
   }
@@ -43,11 +39,6 @@ export function discoverAlignment(facts: NativeFileFacts): Alignment {
     : deviceLogicalBlockSize(facts.devMajor, facts.devMinor);
   const size = block && block > 0 ? block : 4096;
   return { memory: size, offset: size };
-}
-
-/** The facts of an open fd. */
-export function fileFacts(fd: number): NativeFileFacts {
-  return native.fileFacts(fd);
 }
 
 /**

@@ -9,30 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
+import { isTmpfs } from '../../src/sysinfo/fs-magic.js';
+import { directOpenError } from '../../src/sysinfo/o-direct.js';
 
-const TMPFS_MAGIC = 0x01021994;
 const O_DIRECT = fs.constants.O_DIRECT;
-
-function statfsType(dir: string): number | undefined {
-  try {
-    return Number(fs.statfsSync(dir).type);
-  } catch {
-    return undefined;
-  }
-}
-
-function acceptsDirect(dir: string): boolean {
-  const probe = path.join(dir, `.odirect-probe-${process.pid}`);
-  try {
-    const fd = fs.openSync(probe, fs.constants.O_RDWR | fs.constants.O_CREAT | O_DIRECT, 0o600);
-    fs.closeSync(fd);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.rmSync(probe, { force: true });
-  }
-}
 
 let cached: { dir?: string; skip?: string } | undefined;
 
@@ -43,8 +23,7 @@ export function diskDir(): { dir?: string; skip?: string } {
     (d): d is string => !!d,
   );
   for (const base of candidates) {
-    if (statfsType(base) === TMPFS_MAGIC) continue;
-    if (!acceptsDirect(base)) continue;
+    if (isTmpfs(base) || directOpenError(base) !== null) continue;
     cached = { dir: fs.mkdtempSync(path.join(base, 'linux-aio-test-')) };
     process.on('exit', () => fs.rmSync(cached!.dir!, { recursive: true, force: true }));
     return cached;

@@ -1,33 +1,11 @@
 /**
- * What the subcommands share: where output goes, usage errors (exit code 2)
- * and flag parsing on `util.parseArgs` that also takes the gflags spellings
- * of the guide's sample (`--file_size`, `-file_size=5`).
+ * Flag parsing for the commands and the benchmark harness: usage errors
+ * (exit code 2) and `util.parseArgs` that also takes the gflags spellings of
+ * the guide's sample (`--file_size`, `-file_size=5`).
  * @internal
  * @module
  */
 import util from 'node:util';
-
-/** Where a command writes. Tests pass their own to capture the output. */
-export interface CliIo {
-  /** Writes text to standard output. */
-  out(text: string): void;
-  /** Writes text to standard error. */
-  err(text: string): void;
-}
-
-/** The process's own standard output and error. */
-export const processIo: CliIo = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-};
-
-/**
- * A subcommand module: `main` returns the exit code (0 done, 1 failed,
- * 2 bad usage) and never throws for expected failures.
- */
-export interface CommandModule {
-  main(argv: string[], io?: CliIo): Promise<number>;
-}
 
 /** Bad flags or arguments: reported on one line, exit code 2. */
 export class UsageError extends Error {
@@ -94,14 +72,4 @@ export function intFlag(name: string, raw: string | undefined, fallback: number,
   if (n < min) throw new UsageError(`--${name} must be at least ${min}, got ${text}`);
   if (n > max) throw new UsageError(`--${name} must be at most ${max}, got ${text}`);
   return n;
-}
-
-/** `EACCES: permission denied`, from a Node or AIO error; the message otherwise. */
-export function describeError(err: unknown): string {
-  const e = err as { code?: unknown; errno?: unknown } | null;
-  if (e && typeof e.code === 'string' && typeof e.errno === 'number') {
-    const text = util.getSystemErrorMap().get(-Math.abs(e.errno))?.[1];
-    if (text) return `${e.code}: ${text}`;
-  }
-  return err instanceof Error ? err.message : String(err);
 }
