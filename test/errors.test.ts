@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { AioError, IoContext, Iocb, POLL, allocAligned, errnoName } from '../src/index.js';
+import { AioError, IoContext, Iocb, POLL, allocAligned, errnoName, open } from '../src/index.js';
 import { native } from '../src/core/native.js';
 import { diskDir, openDirect, directFile } from './helpers/disk.js';
 import { makeFifo } from './helpers/fifo.js';
@@ -135,7 +135,19 @@ test('a closed fd: submit throws AioError EBADF from io_submit and nothing stays
   assert.ok((late.buffer as Buffer).every((b) => b === 0x33));
 });
 
-test('file systems that refuse O_DIRECT: open fails with EINVAL', (t) => {
+/** This process's descriptors open on `target`. */
+function fdsOpenOn(target: string): string[] {
+  const real = fs.realpathSync(target);
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === real;
+    } catch {
+      return false;
+    }
+  });
+}
+
+test('file systems that refuse O_DIRECT: open() rejects with AioError EINVAL and a hint; { direct: false } opens', async (t) => {
   // procfs and sysfs files have no direct I/O: the kernel refuses the flag at
   // open, before any AIO request can be made.
   const candidates = ['/proc/self/status', '/proc/sys/fs/aio-nr', '/sys/kernel/mm/transparent_hugepage/enabled'];
@@ -143,13 +155,26 @@ test('file systems that refuse O_DIRECT: open fails with EINVAL', (t) => {
   for (const p of candidates) {
     if (!fs.existsSync(p)) continue;
     tried++;
-    // Without O_DIRECT it opens fine: it is the flag that is refused.
-    fs.closeSync(fs.openSync(p, fs.constants.O_RDONLY));
-    assert.throws(() => fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECT), (err: NodeJS.ErrnoException) => {
-      assert.equal(err.code, 'EINVAL', `${p}: ${err.code}`);
+    await assert.rejects(open(p, 'r'), (err: unknown) => {
+      assert.ok(err instanceof AioError, `${p}: ${String(err)}`);
+      assert.equal(err.code, 'EINVAL', p);
+      assert.equal(err.errno, -22);
       assert.equal(err.syscall, 'open');
+      assert.match(err.hint ?? '', /refuses O_DIRECT/, `${p}: hint ${err.hint}`);
+      assert.ok(err.hint?.includes(p), `${p}: the hint names the path: ${err.hint}`);
+      assert.match(err.hint ?? '', /direct: false/, 'the hint gives the way out');
       return true;
     });
+    assert.deepEqual(fdsOpenOn(p), [], `${p}: the refused open left a descriptor`);
+    // Without O_DIRECT it opens, on the thread pool: it is the flag that is refused.
+    const file = await open(p, 'r', { direct: false });
+    try {
+      assert.equal(file.direct, false);
+      assert.equal(file.engine, 'threadpool');
+      assert.ok((await file.read(Buffer.alloc(4096), 0)) > 0, `${p}: read nothing`);
+    } finally {
+      await file.close();
+    }
   }
   if (tried === 0) t.skip(`none of ${candidates.join(', ')} exists here`);
 });

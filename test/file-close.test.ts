@@ -61,23 +61,23 @@ async function closeWithReadsInFlight(t: TestContext, options: OpenOptions): Pro
   assert.ok(fdIsClosed(file.fd, f.path), `fd ${file.fd} is closed`);
 }
 
-test('close with 64 reads in flight (aio): the reads finish with their data, then the fd closes', async (t) => {
+test('close with 64 reads in flight (aio): the reads finish with their data, then the fd closes', { timeout: 10_000 }, async (t) => {
   const queue = new IoQueue({ depth: 128 });
   t.after(() => queue.close());
   await closeWithReadsInFlight(t, { queue });
 });
 
-test('close with reads still queued behind the depth limit waits for them too', async (t) => {
+test('close with reads still queued behind the depth limit waits for them too', { timeout: 10_000 }, async (t) => {
   const queue = new IoQueue({ depth: 4 });
   t.after(() => queue.close());
   await closeWithReadsInFlight(t, { queue });
 });
 
-test('close with 64 reads in flight on the thread pool', async (t) => {
+test('close with 64 reads in flight on the thread pool', { timeout: 10_000 }, async (t) => {
   await closeWithReadsInFlight(t, { direct: false });
 });
 
-test('close with writes in flight: every write lands before the fd closes', async (t) => {
+test('close with writes in flight: every write lands before the fd closes', { timeout: 10_000 }, async (t) => {
   const f = fixture(t);
   if (!f) return;
   const file = await open(f.path, 'r+');
@@ -95,7 +95,7 @@ test('close with writes in flight: every write lands before the fd closes', asyn
   assert.ok(fs.readFileSync(f.path).equals(expected), 'the file has every write');
 });
 
-test('every use after close rejects with AioError EBADF', async (t) => {
+test('every use after close rejects with AioError EBADF', { timeout: 10_000 }, async (t) => {
   const f = fixture(t);
   if (!f) return;
   for (const options of [{}, { direct: false }] as OpenOptions[]) {
@@ -129,7 +129,7 @@ test('every use after close rejects with AioError EBADF', async (t) => {
   assert.ok(original.equals(f.data), 'nothing was written');
 });
 
-test('close twice (at once, and after it finished) is fine', async (t) => {
+test('close twice (at once, and after it finished) is fine', { timeout: 10_000 }, async (t) => {
   const f = fixture(t);
   if (!f) return;
   const file = await open(f.path, 'r');
@@ -142,7 +142,7 @@ test('close twice (at once, and after it finished) is fine', async (t) => {
   assert.ok(fdIsClosed(file.fd, f.path));
 });
 
-test('await using closes the file at the end of the block, after its I/O', async (t) => {
+test('await using closes the file at the end of the block, after its I/O', { timeout: 10_000 }, async (t) => {
   const f = fixture(t);
   if (!f) return;
   let fd = -1;
@@ -163,7 +163,7 @@ test('await using closes the file at the end of the block, after its I/O', async
   await assert.rejects(escaped.read(allocAligned(BLOCK), 0), { name: 'AioError', code: 'EBADF' });
 });
 
-test('await using closes the file when the block throws', async (t) => {
+test('await using closes the file when the block throws', { timeout: 10_000 }, async (t) => {
   const f = fixture(t);
   if (!f) return;
   let fd = -1;
@@ -176,7 +176,7 @@ test('await using closes the file when the block throws', async (t) => {
   assert.ok(fdIsClosed(fd, f.path), 'the fd is closed after the throw');
 });
 
-test('a file whose IoQueue was closed rejects its requests with AioError EBADF', async (t) => {
+test('a file whose IoQueue was closed rejects its requests with AioError EBADF', { timeout: 10_000 }, async (t) => {
   const f = fixture(t);
   if (!f) return;
   const queue = new IoQueue({ depth: 8 });

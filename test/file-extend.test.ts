@@ -144,8 +144,16 @@ test('allocate() runs off the event loop, and close() waits for an allocate in f
   if (!path) return;
   const file = await open(path, 'w+');
   const size = 256 * 1024 * 1024;
-  const allocating = file.allocate(0, size);
-  assert.ok(allocating instanceof Promise);
+  let settled = false;
+  const allocating = file.allocate(0, size).finally(() => {
+    settled = true;
+  });
+  // A fallocate made on the JavaScript thread would have finished before
+  // the call returned, and its promise would settle within the microtasks
+  // that follow; one on the thread pool can only settle in a later turn of
+  // the event loop.
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+  assert.equal(settled, false, 'allocate() settled without a turn of the event loop: the fallocate ran on this thread');
   assert.equal(file.inFlight, 1, 'the allocate counts as in flight');
   const closing = file.close();
   await allocating; // not EBADF: the fd stayed open until it finished

@@ -11,7 +11,7 @@ import { AioError, IoContext, Iocb, POLL, allocAligned } from '../src/index.js';
 import { directFile } from './helpers/disk.js';
 import { makeFifo, pollContext } from './helpers/fifo.js';
 
-test('waitEvents resolves while a setInterval timer keeps firing', async (t) => {
+test('waitEvents resolves while a setInterval timer keeps firing', { timeout: 10_000 }, async (t) => {
   const { ctx, fifo } = pollContext(t, 4);
   const cb = new Iocb().prepPoll(fifo.readFd, POLL.IN);
   ctx.submit([cb]);
@@ -39,7 +39,7 @@ test('waitEvents resolves while a setInterval timer keeps firing', async (t) => 
   assert.equal(ctx.inFlight, 0);
 });
 
-test('waitEvents with a timeout resolves with [] when nothing completes', async (t) => {
+test('waitEvents with a timeout resolves with [] when nothing completes', { timeout: 10_000 }, async (t) => {
   const { ctx, fifo } = pollContext(t, 4);
   // Nothing in flight at all.
   let t0 = performance.now();
@@ -73,7 +73,7 @@ test('waitEvents with a timeout resolves with [] when nothing completes', async 
   assert.equal((await ctx.waitEvents(1, 1, 5000)).length, 1);
 });
 
-test('waitEvents with a timeout beyond 2^31 ms does not expire early', async (t) => {
+test('waitEvents with a timeout beyond 2^31 ms does not expire early', { timeout: 10_000 }, async (t) => {
   const { ctx, fifo } = pollContext(t, 4);
   const warnings: Error[] = [];
   const onWarning = (w: Error): void => {
@@ -98,7 +98,7 @@ test('waitEvents with a timeout beyond 2^31 ms does not expire early', async (t)
   assert.deepEqual(warnings.map((w) => w.name), [], 'a timer overflowed');
 });
 
-test('several waiters are served in order', async (t) => {
+test('several waiters are served in order', { timeout: 10_000 }, async (t) => {
   const fifoA = makeFifo();
   const fifoB = makeFifo();
   const ctx = IoContext.setup(4);
@@ -121,7 +121,7 @@ test('several waiters are served in order', async (t) => {
   assert.equal(e2![0]!.obj, a);
 });
 
-test('completions that came before the call resolve it without waiting', async (t) => {
+test('completions that came before the call resolve it without waiting', { timeout: 10_000 }, async (t) => {
   const file = directFile(t, 4096, 'wait-done');
   if (!file) return;
   const { fd } = file;
@@ -129,13 +129,24 @@ test('completions that came before the call resolve it without waiting', async (
   const cbs = [0, 1, 2].map(() => new Iocb().prepPread(fd, allocAligned(4096), 0));
   ctx.submit(cbs);
   await sleep(30);
-  const evs = await ctx.waitEvents(3, 3);
+  const reapsBefore = ctx.stats().reapCalls;
+  let settled = false;
+  const waiting = ctx.waitEvents(3, 3).finally(() => {
+    settled = true;
+  });
+  // Reaped inside the call, from the ring: not through the eventfd, which
+  // only the event loop's next poll phase would see.
+  assert.equal(ctx.inFlight, 0, 'the completions were not reaped inside the call');
+  assert.equal(ctx.stats().reapCalls, reapsBefore + 1);
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  assert.equal(settled, true, 'the promise waited for a turn of the event loop');
+  const evs = await waiting;
   assert.equal(evs.length, 3);
   assert.deepEqual(new Set(evs.map((e) => e.obj)), new Set(cbs));
   for (const e of evs) assert.equal(e.res, 4096);
 });
 
-test('destroy() while waitEvents is pending rejects it', async (t) => {
+test('destroy() while waitEvents is pending rejects it', { timeout: 10_000 }, async (t) => {
   const fifo = makeFifo();
   t.after(() => fifo.close());
   const ctx = IoContext.setup(4);
