@@ -187,19 +187,30 @@ test('a full context accepts nothing more until something is reaped', (t) => {
   assert.ok(accepted >= 1 && accepted <= cap, `accepted ${accepted} of capacity ${cap}`);
   assert.equal(ctx.inFlight, accepted);
   for (let i = 0; i < cbs.length; i++) assert.equal(cbs[i]!.inFlight, i < accepted, `iocb ${i}`);
-  const rest = cbs.slice(accepted);
-  if (accepted === cap) {
-    assert.throws(() => ctx.submit(rest), (err: unknown) =>
-      err instanceof AioError && err.code === 'EAGAIN' && err.errno === -11 &&
-      err.syscall === 'io_submit' && /full/.test(err.hint ?? ''));
-    assert.ok(ctx.stats().eagain > 0);
+  // Taken short of the capacity only while the kernel keeps free slots
+  // cached on another CPU: submitting on fills the context, and then it
+  // refuses. Either way the refusal must come, and be EAGAIN.
+  let inKernel = accepted;
+  let refused: unknown;
+  for (let round = 0; round < 20 && refused === undefined; round++) {
+    try {
+      inKernel += ctx.submit(cbs.slice(inKernel));
+    } catch (err) {
+      refused = err;
+    }
   }
+  assert.ok(refused instanceof AioError && refused.code === 'EAGAIN' && refused.errno === -11 &&
+    refused.syscall === 'io_submit' && /full/.test(refused.hint ?? ''), `a full context must refuse with EAGAIN, got ${String(refused)}`);
+  assert.ok(inKernel >= 1 && inKernel <= cap, `${inKernel} in flight, capacity ${cap}`);
+  assert.equal(ctx.inFlight, inKernel);
+  assert.ok(ctx.stats().eagain > 0);
+  const rest = cbs.slice(inKernel);
   for (const cb of rest) assert.equal(cb.inFlight, false);
   // An empty submit is not "full": it takes nothing and says so.
   assert.equal(ctx.submit([]), 0);
-  // Reap one: now one more fits.
-  const got = ctx.getEvents(accepted, accepted);
-  assert.equal(got.length, accepted);
+  // Reap them: now one more fits.
+  const got = ctx.getEvents(inKernel, inKernel);
+  assert.equal(got.length, inKernel);
   for (const ev of got) assert.equal(ev.res, BS);
   assert.equal(ctx.submit(rest.slice(0, 1)), 1);
   assert.equal(ctx.getEvents(1, 1)[0]!.obj, rest[0]);

@@ -39,6 +39,8 @@ for (const api of ['queue', 'context'] as const) {
       assert.equal(r.status, c.code, out);
       // The 'exit' event ran: the process left through Node's own exit path.
       assert.match(r.stdout, /exit-event/, out);
+      // Proof that the kernel held a request when the process left: a poll nobody answers.
+      assert.match(r.stdout, /polls=1\b/, `the unanswered poll was not in the kernel at exit\n${out}`);
       const inflight = Number(/inflight=(\d+)/.exec(r.stdout)?.[1]);
       const completed = Number(/completed=(\d+)/.exec(r.stdout)?.[1]);
       if (c.mode === 'return' && api === 'queue') {

@@ -6,7 +6,8 @@
  *  - EIO: a loop device whose backing file is truncated underneath it fails
  *    reads past the new end with AioError EIO (this kernel's loop driver
  *    ends such requests with BLK_STS_IOERR, with and without its direct-I/O
- *    mode); reads before the cut still return the data.
+ *    mode); reads before the cut still return the data, also when they are
+ *    in the same io_submit as the failing ones.
  * Skipped, with the reason printed, where there is no root, no loop
  * device, no mkfs.ext4 or no mount.
  */
@@ -16,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { AioError, allocAligned, open, type AioFile } from '../src/index.js';
+import { AioError, IoQueue, allocAligned, open, type AioFile } from '../src/index.js';
 import { attachLoop, diskDir, loopSkipReason } from './helpers/disk.js';
 
 function toolMissing(tool: string, args: string[]): string | undefined {
@@ -117,9 +118,13 @@ test('ENOSPC: filling a 16 MiB ext4 through linux-aio rejects with AioError ENOS
     for (const [i, n] of written) check(i, n, disk.subarray(i * CHUNK, i * CHUNK + n) as Buffer);
   } finally {
     if (f) await f.close().catch(() => {});
-    if (mounted) unmount(mnt);
-    fs.rmSync(mnt, { recursive: true, force: true });
-    loop.detach();
+    try {
+      if (mounted) unmount(mnt);
+    } finally {
+      // Even when both umount attempts failed: detach (lazily, if still busy) and remove.
+      fs.rmSync(mnt, { recursive: true, force: true });
+      loop.detach();
+    }
   }
 });
 
@@ -166,6 +171,19 @@ for (const directIo of [true, false]) {
       }
       // The file (not the process) is what broke: the queue goes on working.
       assert.equal(await readAt(0, 4096), 4096);
+
+      // The same in one batch: reads that fail beside reads that succeed, in
+      // one io_submit; each gets its own outcome, and the good ones their data.
+      const queue = IoQueue.default(); // the queue open() gave the device
+      const callsBefore = queue.stats().submitCalls;
+      const mixed = await Promise.all([
+        readAt(0, 64 << 10), readAt(12 * MiB, 64 << 10), readAt(2 * MiB, 4096), readAt(CUT, SECTOR),
+        readAt(CUT - MiB, 128 << 10), readAt(SIZE - 4096, 4096), readAt(7 * MiB, 64 << 10),
+      ]);
+      t.diagnostic(`one batch: ${mixed.map(show).join('; ')}`);
+      assert.equal(queue.stats().submitCalls - callsBefore, 1, 'the batch went to the kernel in one io_submit');
+      assert.deepEqual(mixed.map((r) => (typeof r === 'number' ? r : r.code)),
+        [64 << 10, 'EIO', 4096, 'EIO', 128 << 10, 'EIO', 64 << 10]);
     } finally {
       if (f) await f.close().catch(() => {});
       loop.detach();

@@ -147,6 +147,7 @@ test('a context dropped with requests in flight stays pinned and the process hea
   t.after(() => {
     fs.closeSync(fd);
     fs.rmSync(path, { force: true });
+    fifo.close();
   });
   writeKnownFile(fd, COUNT * READ);
   const liveBefore = native.liveContexts();

@@ -3,7 +3,8 @@
  * lowered to just above the current aio-nr (as root), contexts are made
  * until IoContext.setup throws AioError EAGAIN, whose hint names the sysctl
  * and the current aio-nr; after destroying them setup works again. The
- * sysctl is restored whatever happens.
+ * sysctl is restored whatever happens: in `finally`, and from a process
+ * 'exit' handler should the test die first.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +17,12 @@ test('IoContext.setup beyond aio-max-nr throws AioError EAGAIN naming the sysctl
   const skip = aioLimitSkipReason();
   if (skip) return t.skip(skip);
   const { original, restore } = saveAioMaxNr();
-  t.after(restore);
+  // Restored in `finally`, after the test, and at exit should the process die in between.
+  process.on('exit', restore);
+  t.after(() => {
+    restore();
+    process.off('exit', restore);
+  });
   const contexts: IoContext[] = [];
   let refused: unknown;
   const PER = 16;

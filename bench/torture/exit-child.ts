@@ -9,10 +9,14 @@
  * (process.exit(0) from a completion, more I/O in flight), throw-in-callback
  * (a throw from a completion's continuation: an unhandled rejection).
  *
- * Prints `inflight=N` when it leaves and, from the 'exit' event,
- * `completed=N` and `exit-event`.
+ * Whatever the API, a poll on an eventfd that nobody writes is in the
+ * kernel from the start, and still there when the process leaves: proof,
+ * not the library's count, that it leaves with a request in the kernel.
+ *
+ * Prints `polls=N` (accepted by the kernel, unanswered), `inflight=N` when
+ * it leaves and, from the 'exit' event, `completed=N` and `exit-event`.
  */
-import { IoContext, IoQueue, Iocb, allocAligned, open } from '../../src/index.js';
+import { IoContext, IoQueue, Iocb, POLL, allocAligned, eventfd, open } from '../../src/index.js';
 import fs from 'node:fs';
 
 const [api, mode, file] = process.argv.slice(2);
@@ -29,7 +33,11 @@ const SIZE = 256 << 10;
 let completed = 0;
 let inFlight: () => number;
 
+const held = IoContext.setup(1);
+const polls = held.submit([new Iocb().prepPoll(eventfd(0), POLL.IN)]);
+
 process.on('exit', () => {
+  console.log(`polls=${polls - held.getEvents(0, 1).length}`);
   console.log(`completed=${completed}`);
   console.log('exit-event');
 });

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import { eventfd } from '../../src/index.js';
 
 const dir = process.argv[2]!;
 const ROUNDS = Number(process.argv[3] ?? 100);
@@ -39,10 +40,12 @@ for (const p of paths) {
   fs.truncateSync(p, FILE_SIZE);
 }
 
+/** Never written: a poll on it is never answered. */
+const pollFd = eventfd(0);
 const baseMaps = aioMappings();
 const aioNrBefore = aioNr();
 const out = {
-  rounds: 0, workers: 0, busyAtTerminate: 0, inFlightAtTerminate: 0, terminatedEarly: 0,
+  rounds: 0, workers: 0, busyAtTerminate: 0, inFlightAtTerminate: 0, pollsAtTerminate: 0, terminatedEarly: 0,
   baseMaps, leakedMapsMax: 0, mapsMaxDuring: 0, aioNrBefore, aioNrAfter: 0, aioNrMaxDuring: 0,
   rss20: 0, rssEnd: 0, errors: [] as string[], exitCodes: {} as Record<string, number>,
 };
@@ -56,21 +59,22 @@ for (let round = 1; round <= ROUNDS; round++) {
   // Most rounds wait until every worker has requests in the kernel; some
   // terminate a worker while it is still starting up.
   const early = round % 10 === 0;
-  const workers = paths.map((p, id) => new Worker(script, { workerData: { path: p, id, fileSize: FILE_SIZE } }));
-  const busy = workers.map((w) => new Promise<number>((resolve) => {
-    w.on('message', (m: { busy?: number; error?: string }) => {
+  const workers = paths.map((p, id) => new Worker(script, { workerData: { path: p, id, fileSize: FILE_SIZE, pollFd } }));
+  const busy = workers.map((w) => new Promise<{ busy: number; polls: number }>((resolve) => {
+    w.on('message', (m: { busy?: number; polls?: number; error?: string }) => {
       if (m.error) out.errors.push(`round ${round}: ${m.error}`);
-      if (m.busy !== undefined) resolve(m.busy);
+      if (m.busy !== undefined) resolve({ busy: m.busy, polls: m.polls ?? 0 });
     });
     w.on('error', (err) => {
       out.errors.push(`round ${round}: worker error ${String(err)}`);
-      resolve(0);
+      resolve({ busy: 0, polls: 0 });
     });
   }));
   if (!early) {
     const counts = await Promise.all(busy);
-    out.busyAtTerminate += counts.filter((n) => n > 0).length;
-    out.inFlightAtTerminate += counts.reduce((a, b) => a + b, 0);
+    out.busyAtTerminate += counts.filter((c) => c.busy > 0).length;
+    out.inFlightAtTerminate += counts.reduce((a, c) => a + c.busy, 0);
+    out.pollsAtTerminate += counts.reduce((a, c) => a + c.polls, 0);
     await new Promise((r) => setTimeout(r, rand(4)));
   } else {
     out.terminatedEarly += WORKERS;
@@ -88,4 +92,5 @@ for (let round = 1; round <= ROUNDS; round++) {
 out.rssEnd = rssAfterGC();
 out.aioNrAfter = aioNr();
 for (const p of paths) fs.rmSync(p, { force: true });
+fs.closeSync(pollFd);
 console.log(JSON.stringify(out));
