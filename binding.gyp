@@ -9,7 +9,11 @@
         "native/eventfd_watch.c",
         "native/file_facts.c",
         "native/memory.c",
-        "native/errors.c"
+        "native/errors.c",
+        "native/uring_setup.c",
+        "native/uring_sqe.c",
+        "native/uring_reap.c",
+        "native/uring_context.c"
       ],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"],
       "cflags!": ["-fno-exceptions"],

@@ -58,6 +58,7 @@ static napi_value init(napi_env env, napi_value exports) {
       register_eventfd_functions(env, exports) != napi_ok ||
       register_memory_functions(env, exports) != napi_ok ||
       register_file_functions(env, exports) != napi_ok ||
+      register_uring_functions(env, exports) != napi_ok ||
       register_state_functions(env, exports) != napi_ok)
     return NULL;
   return exports;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <uv.h>
 
 #include "aio_sys.h"
@@ -35,7 +36,13 @@ enum { EVT_SLOT = 0, EVT_RES, EVT_RES2, EVT_STRIDE };
 /* Cells of the status array that C writes for JavaScript. */
 enum { STATUS_INLINE_REAPED = 0, STATUS_LEN };
 
+struct uring;
+
+/* One per context. An io_uring context uses the same struct (rows, slots,
+ * eventfd watcher, lifetime) with `uring` set; the AIO-only fields stay
+ * unused there. */
 typedef struct aio_ctx {
+  struct uring *uring;       /* NULL for a Linux AIO context */
   aio_context_t id;
   struct aio_ring *ring; /* NULL when the user-space ring cannot be trusted or is disabled */
   uint32_t capacity;     /* slots: how many requests may be in flight at once */
@@ -72,12 +79,32 @@ napi_value throw_type(napi_env env, const char *msg);
 napi_value throw_range(napi_env env, const char *msg);
 bool get_int64_arg(napi_env env, napi_value v, int64_t *out, const char *what);
 bool get_uint32_arg(napi_env env, napi_value v, uint32_t *out, const char *what);
+bool whole_in_range(double d, double lo, double hi);
 
 /* context.c */
 napi_status register_context_functions(napi_env env, napi_value exports);
 aio_ctx *unwrap_ctx(napi_env env, napi_value handle, bool allow_destroyed);
 void ctx_destroy(aio_ctx *ctx);
 void ctx_release(aio_ctx *ctx);
+napi_value ctx_expose(napi_env env, aio_ctx *ctx, napi_value notify);
+/* Row i of cmd (and bufs[i]) into iocbs[slot], checked; vectors go into the
+ * iov arena, which get_submit_args sized for the batch first. */
+bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *iov_used);
+/* count and bufs of a submit call, checked, with the iov arena sized for them. */
+bool get_submit_args(napi_env env, const napi_value *argv, aio_ctx *ctx, uint32_t *count);
+/* Rethrows the pending exception with `row` set on it. */
+napi_value name_bad_row(napi_env env, uint32_t row);
+/* minNr, nr (capped at the capacity) and timeoutMs of a reap call, checked. */
+bool get_reap_args(napi_env env, const napi_value *argv, const aio_ctx *ctx, uint32_t *min_nr, uint32_t *nr,
+                   double *timeout_ms);
+/* CLOCK_MONOTONIC in milliseconds, and a timeout (clamped) as a timespec. */
+double now_ms(void);
+void ms_to_timespec(double ms, struct timespec *ts);
+
+/* uring_context.c (io_uring contexts; see uring.h) */
+napi_status register_uring_functions(napi_env env, napi_value exports);
+void uring_drain_and_close(struct uring *u);
+void uring_free(struct uring *u);
 
 /* ring_reap.c */
 bool ring_usable(const struct aio_ring *ring);

@@ -37,6 +37,7 @@ void ctx_release(aio_ctx *ctx) {
   free(ctx->batch);
   free(ctx->scratch);
   free(ctx->iov_arena);
+  uring_free(ctx->uring);
   free(ctx);
 }
 
@@ -45,7 +46,10 @@ void ctx_release(aio_ctx *ctx) {
 void ctx_destroy(aio_ctx *ctx) {
   if (ctx->destroyed) return;
   ctx->destroyed = true;
-  sys_io_destroy(ctx->id);
+  if (ctx->uring)
+    uring_drain_and_close(ctx->uring);
+  else
+    sys_io_destroy(ctx->id);
   ctx->ring = NULL;
   ctx->in_flight = 0;
   if (ctx->state && ctx->state->live_contexts > 0) ctx->state->live_contexts--;
@@ -71,6 +75,17 @@ aio_ctx *unwrap_ctx(napi_env env, napi_value handle, bool allow_destroyed) {
 /* The kernel sizes the ring larger than asked (fs/aio.c doubles it and
  * rounds up to whole pages); the ring header tells us the true size. When
  * the header cannot be trusted we assume only what was asked for. */
+/* A live Linux AIO context: io_uring handles share the struct (and the
+ * watcher, destroy and arm) but not io_submit, io_getevents or io_cancel. */
+static aio_ctx *unwrap_aio_ctx(napi_env env, napi_value handle) {
+  aio_ctx *ctx = unwrap_ctx(env, handle, false);
+  if (ctx && ctx->uring) {
+    throw_type(env, "expected an IoContext handle, got an io_uring one");
+    return NULL;
+  }
+  return ctx;
+}
+
 static uint32_t ring_capacity(const struct aio_ring *ring, uint32_t max_events) {
   if (ring_usable(ring) && ring->nr > max_events) return ring->nr - 1;
   return max_events;
@@ -93,6 +108,49 @@ static const char *setup_hint(int err) {
            "contexts you no longer need";
   if (err == ENOSYS) return "this kernel was built without Linux AIO (CONFIG_AIO)";
   return NULL;
+}
+
+/* Counts the context, starts its eventfd watcher and gives JavaScript its
+ * handle: { handle, capacity, cmd, events, status }. On failure the context is
+ * destroyed and released, and an exception is pending. */
+napi_value ctx_expose(napi_env env, aio_ctx *ctx, napi_value notify) {
+  addon_state *state = ctx->state;
+  napi_value handle, result, v;
+  if (state) state->live_contexts++;
+  int werr = watch_init(env, ctx);
+  if (werr != 0) {
+    ctx_destroy(ctx);
+    ctx_release(ctx);
+    return throw_errno(env, werr, "eventfd", NULL);
+  }
+  /* Weak: JavaScript keeps the function alive for as long as the context
+   * object lives. A strong reference here would be a root that keeps the
+   * function, and through its closure the context, alive forever, so a
+   * dropped context would never be finalised and its kernel context would
+   * leak (fs.aio-nr only grows). */
+  NAPI_CALL(env, napi_create_reference(env, notify, 0, &ctx->notify_fn));
+  napi_value resource_name;
+  NAPI_CALL(env, napi_create_string_utf8(env, "LINUX_AIO_COMPLETION", NAPI_AUTO_LENGTH, &resource_name));
+  NAPI_CALL(env, napi_async_init(env, NULL, resource_name, &ctx->async_ctx));
+  if (napi_create_external(env, ctx, ctx_finalize, NULL, &handle) != napi_ok) {
+    ctx_destroy(ctx);
+    ctx_release(ctx);
+    return NULL;
+  }
+  NAPI_CALL(env, napi_create_object(env, &result));
+  NAPI_CALL(env, napi_set_named_property(env, result, "handle", handle));
+  NAPI_CALL(env, napi_create_uint32(env, ctx->capacity, &v));
+  NAPI_CALL(env, napi_set_named_property(env, result, "capacity", v));
+  v = make_f64_array(env, (size_t)ctx->capacity * CMD_STRIDE, &ctx->cmd, &ctx->cmd_ref);
+  if (!v) return NULL;
+  NAPI_CALL(env, napi_set_named_property(env, result, "cmd", v));
+  v = make_f64_array(env, (size_t)ctx->capacity * EVT_STRIDE, &ctx->events, &ctx->events_ref);
+  if (!v) return NULL;
+  NAPI_CALL(env, napi_set_named_property(env, result, "events", v));
+  v = make_f64_array(env, STATUS_LEN, &ctx->status, &ctx->status_ref);
+  if (!v) return NULL;
+  NAPI_CALL(env, napi_set_named_property(env, result, "status", v));
+  return result;
 }
 
 /* setup(maxEvents, forceSyscall, notifyFn) -> { handle, capacity, cmd, events, status, ringReap } */
@@ -136,48 +194,15 @@ static napi_value js_setup(napi_env env, napi_callback_info info) {
   ctx->iocbs = calloc(ctx->capacity, sizeof(struct iocb));
   ctx->batch = calloc(ctx->capacity, sizeof(struct iocb *));
   ctx->scratch = calloc(ctx->capacity, sizeof(struct io_event));
-  napi_value handle;
   if (!ctx->iocbs || !ctx->batch || !ctx->scratch) {
     ctx->destroyed = true;
     sys_io_destroy(id);
     ctx_release(ctx);
     return throw_errno(env, ENOMEM, "io_setup", NULL);
   }
-  if (state) state->live_contexts++;
-  int werr = watch_init(env, ctx);
-  if (werr != 0) {
-    ctx_destroy(ctx);
-    ctx_release(ctx);
-    return throw_errno(env, werr, "eventfd", NULL);
-  }
-  /* Weak: JavaScript keeps the function alive for as long as the context
-   * object lives. A strong reference here would be a root that keeps the
-   * function, and through its closure the context, alive forever, so a
-   * dropped context would never be finalised and its kernel context would
-   * leak (fs.aio-nr only grows). */
-  NAPI_CALL(env, napi_create_reference(env, argv[2], 0, &ctx->notify_fn));
-  napi_value resource_name;
-  NAPI_CALL(env, napi_create_string_utf8(env, "LINUX_AIO_COMPLETION", NAPI_AUTO_LENGTH, &resource_name));
-  NAPI_CALL(env, napi_async_init(env, NULL, resource_name, &ctx->async_ctx));
-  if (napi_create_external(env, ctx, ctx_finalize, NULL, &handle) != napi_ok) {
-    ctx_destroy(ctx);
-    ctx_release(ctx);
-    return NULL;
-  }
-  napi_value result, v;
-  NAPI_CALL(env, napi_create_object(env, &result));
-  NAPI_CALL(env, napi_set_named_property(env, result, "handle", handle));
-  NAPI_CALL(env, napi_create_uint32(env, ctx->capacity, &v));
-  NAPI_CALL(env, napi_set_named_property(env, result, "capacity", v));
-  v = make_f64_array(env, (size_t)ctx->capacity * CMD_STRIDE, &ctx->cmd, &ctx->cmd_ref);
-  if (!v) return NULL;
-  NAPI_CALL(env, napi_set_named_property(env, result, "cmd", v));
-  v = make_f64_array(env, (size_t)ctx->capacity * EVT_STRIDE, &ctx->events, &ctx->events_ref);
-  if (!v) return NULL;
-  NAPI_CALL(env, napi_set_named_property(env, result, "events", v));
-  v = make_f64_array(env, STATUS_LEN, &ctx->status, &ctx->status_ref);
-  if (!v) return NULL;
-  NAPI_CALL(env, napi_set_named_property(env, result, "status", v));
+  napi_value result = ctx_expose(env, ctx, argv[2]);
+  if (!result) return NULL;
+  napi_value v;
   NAPI_CALL(env, napi_get_boolean(env, ctx->ring != NULL, &v));
   NAPI_CALL(env, napi_set_named_property(env, result, "ringReap", v));
   return result;
@@ -227,18 +252,12 @@ static bool is_known_opcode(int64_t op) {
   }
 }
 
-/* The rows come from JavaScript: a NaN or out-of-range double converted to
- * an integer type is undefined behaviour, so every field is checked first. */
-static bool whole_in_range(double d, double lo, double hi) {
-  return d >= lo && d <= hi && d == trunc(d);
-}
-
 static bool is_vectored(int op) { return op == IOCB_CMD_PREADV || op == IOCB_CMD_PWRITEV; }
 static bool has_buffer(int op) { return op == IOCB_CMD_PREAD || op == IOCB_CMD_PWRITE; }
 
 /* Fills iocbs[slot] from row i of cmd and bufs[i]. Returns false with a
  * JavaScript exception pending when the row cannot be trusted. */
-static bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *iov_used) {
+bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *iov_used) {
   const double *row = ctx->cmd + (size_t)i * CMD_STRIDE;
   double slot_d = row[CMD_SLOT], op_d = row[CMD_OPCODE], fd_d = row[CMD_FD], off_d = row[CMD_OFFSET];
   if (!whole_in_range(slot_d, 0, (double)ctx->capacity - 1)) {
@@ -339,6 +358,20 @@ static bool size_iov_arena(napi_env env, aio_ctx *ctx, uint32_t count, napi_valu
   return false;
 }
 
+bool get_submit_args(napi_env env, const napi_value *argv, aio_ctx *ctx, uint32_t *count) {
+  if (!get_uint32_arg(env, argv[0], count, "count must be a non-negative integer")) return false;
+  if (*count > ctx->capacity) {
+    throw_range(env, "more requests than the context can hold");
+    return false;
+  }
+  bool is_array = false;
+  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
+    throw_type(env, "bufs must be an array");
+    return false;
+  }
+  return size_iov_arena(env, ctx, *count, argv[1]);
+}
+
 /* io_submit failed on the first request of the batch: say what we know. */
 static const char *submit_hint(int err, const struct iocb *cb, char *buf, size_t len) {
   if (err == EBADF) {
@@ -356,7 +389,7 @@ static const char *submit_hint(int err, const struct iocb *cb, char *buf, size_t
 
 /* Adds `row` to the pending exception, so that a caller submitting many
  * requests in one call can fail the one whose arguments were refused. */
-static napi_value name_bad_row(napi_env env, uint32_t row) {
+napi_value name_bad_row(napi_env env, uint32_t row) {
   napi_value err, index;
   if (napi_get_and_clear_last_exception(env, &err) != napi_ok) return NULL;
   napi_valuetype t;
@@ -387,18 +420,13 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  aio_ctx *ctx = unwrap_ctx(env, argv[0], false);
+  aio_ctx *ctx = unwrap_aio_ctx(env, argv[0]);
   if (!ctx) return NULL;
   ctx->status[STATUS_INLINE_REAPED] = 0;
   uint32_t count;
-  if (!get_uint32_arg(env, argv[1], &count, "count must be a non-negative integer")) return NULL;
-  if (count > ctx->capacity) return throw_range(env, "more requests than the context can hold");
-  bool is_array = false;
-  NAPI_CALL(env, napi_is_array(env, argv[2], &is_array));
-  if (!is_array) return throw_type(env, "bufs must be an array");
+  if (!get_submit_args(env, argv + 1, ctx, &count)) return NULL;
   bool reap_inline = false;
   if (argc > 3) napi_get_value_bool(env, argv[3], &reap_inline);
-  if (!size_iov_arena(env, ctx, count, argv[2])) return NULL;
   size_t iov_used = 0;
   for (uint32_t i = 0; i < count; i++) {
     if (!fill_iocb(env, ctx, i, argv[2], &iov_used)) return name_bad_row(env, i);
@@ -426,14 +454,14 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
  * than time_t can hold is undefined behaviour (getEvents(1, 1, 1e300)). */
 #define MAX_TIMEOUT_MS 1e15
 
-static void ms_to_timespec(double ms, struct timespec *ts) {
+void ms_to_timespec(double ms, struct timespec *ts) {
   if (!(ms <= MAX_TIMEOUT_MS)) ms = MAX_TIMEOUT_MS;
   ts->tv_sec = (time_t)(ms / 1000);
   ts->tv_nsec = (long)((ms - (double)ts->tv_sec * 1000) * 1e6);
   if (ts->tv_nsec >= 1000000000L) ts->tv_nsec = 999999999L;
 }
 
-static double now_ms(void) {
+double now_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
@@ -455,22 +483,33 @@ static int getevents_restarting(aio_ctx *ctx, long min_nr, long nr, struct io_ev
   }
 }
 
+bool get_reap_args(napi_env env, const napi_value *argv, const aio_ctx *ctx, uint32_t *min_nr, uint32_t *nr,
+                   double *timeout_ms) {
+  if (!get_uint32_arg(env, argv[0], min_nr, "minNr must be a non-negative integer")) return false;
+  if (!get_uint32_arg(env, argv[1], nr, "nr must be a non-negative integer")) return false;
+  if (napi_get_value_double(env, argv[2], timeout_ms) != napi_ok || isnan(*timeout_ms)) {
+    throw_type(env, "timeoutMs must be a number");
+    return false;
+  }
+  if (*nr > ctx->capacity) *nr = ctx->capacity;
+  if (*min_nr > *nr) {
+    throw_range(env, "minNr must not exceed nr");
+    return false;
+  }
+  return true;
+}
+
 /* reap(handle, minNr, nr, timeoutMs) -> count; rows written to `events`.
  * timeoutMs < 0 waits without limit. */
 static napi_value js_reap(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  aio_ctx *ctx = unwrap_ctx(env, argv[0], false);
+  aio_ctx *ctx = unwrap_aio_ctx(env, argv[0]);
   if (!ctx) return NULL;
   uint32_t min_nr, nr;
   double timeout_ms;
-  if (!get_uint32_arg(env, argv[1], &min_nr, "minNr must be a non-negative integer")) return NULL;
-  if (!get_uint32_arg(env, argv[2], &nr, "nr must be a non-negative integer")) return NULL;
-  if (napi_get_value_double(env, argv[3], &timeout_ms) != napi_ok || isnan(timeout_ms))
-    return throw_type(env, "timeoutMs must be a number");
-  if (nr > ctx->capacity) nr = ctx->capacity;
-  if (min_nr > nr) return throw_range(env, "minNr must not exceed nr");
+  if (!get_reap_args(env, argv + 1, ctx, &min_nr, &nr, &timeout_ms)) return NULL;
 
   uint32_t n = ctx->ring ? ring_reap(ctx->ring, ctx->scratch, nr) : 0;
   int err = 0;
@@ -501,7 +540,7 @@ static napi_value js_cancel(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  aio_ctx *ctx = unwrap_ctx(env, argv[0], false);
+  aio_ctx *ctx = unwrap_aio_ctx(env, argv[0]);
   if (!ctx) return NULL;
   uint32_t slot;
   if (!get_uint32_arg(env, argv[1], &slot, "slot must be an integer")) return NULL;

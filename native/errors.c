@@ -72,3 +72,9 @@ bool get_uint32_arg(napi_env env, napi_value v, uint32_t *out, const char *what)
   *out = (uint32_t)x;
   return true;
 }
+
+/* The rows come from JavaScript: a NaN or out-of-range double converted to
+ * an integer type is undefined behaviour, so every field is checked first. */
+bool whole_in_range(double d, double lo, double hi) {
+  return d >= lo && d <= hi && d == trunc(d);
+}

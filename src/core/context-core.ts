@@ -15,6 +15,21 @@ import { AioError } from './errors.js';
  */
 const busyContexts = new Set<ContextCore>();
 
+/** The kernel interface a core drives. */
+export type CoreKernel = 'aio' | 'uring';
+
+/** The calls that differ between the two; setup aside, the rest is shared. */
+interface KernelCalls {
+  submit(handle: ContextHandle, count: number, bufs: unknown[], reapInline: boolean): number;
+  reap(handle: ContextHandle, minNr: number, nr: number, timeoutMs: number): number;
+  cancel(handle: ContextHandle, slot: number): number;
+}
+
+const KERNEL_CALLS: Record<CoreKernel, KernelCalls> = {
+  aio: { submit: native.submit, reap: native.reap, cancel: native.cancel },
+  uring: { submit: native.uringSubmit, reap: native.uringReap, cancel: native.uringCancel },
+};
+
 /** The counters that `stats()` reports. */
 export interface CoreCounters {
   submitted: number;
@@ -28,6 +43,8 @@ export interface CoreCounters {
 
 export class ContextCore {
   readonly handle: ContextHandle;
+  readonly kernel: CoreKernel;
+  readonly #calls: KernelCalls;
   /** How many requests may be in flight at once (the kernel's true ring size). */
   readonly capacity: number;
   readonly maxEvents: number;
@@ -60,8 +77,15 @@ export class ContextCore {
    */
   readonly notify: () => void;
 
-  constructor(maxEvents: number, forceSyscall: boolean, notify: () => void) {
-    const s = native.setup(maxEvents, forceSyscall, notify);
+  /**
+   * A Linux AIO context (`io_setup`), or an io_uring instance with
+   * `maxEvents` SQ entries (`forceSyscall` does not apply: its completions
+   * are always read in user space).
+   */
+  constructor(maxEvents: number, forceSyscall: boolean, notify: () => void, kernel: CoreKernel = 'aio') {
+    const s = kernel === 'uring' ? native.uringSetup(maxEvents, notify) : native.setup(maxEvents, forceSyscall, notify);
+    this.kernel = kernel;
+    this.#calls = KERNEL_CALLS[kernel];
     this.notify = notify;
     this.maxEvents = maxEvents;
     this.handle = s.handle;
@@ -115,7 +139,7 @@ export class ContextCore {
   }
 
   /**
-   * Submits rows [0, count) in one io_submit. Rows the kernel did not take
+   * Submits rows [0, count) in one io_submit (io_uring_enter). Rows the kernel did not take
    * are unstaged (their slots freed). Returns how many it took; throws the
    * kernel's error only when it took none.
    *
@@ -129,7 +153,7 @@ export class ContextCore {
     this.counters.submitCalls++;
     this.inlineReaped = 0;
     try {
-      accepted = native.submit(this.handle, count, this.bufs, reapInline);
+      accepted = this.#calls.submit(this.handle, count, this.bufs, reapInline);
     } catch (err) {
       if (err instanceof AioError && err.code === 'EAGAIN') this.counters.eagain++;
       this.unstage(0, count);
@@ -180,7 +204,7 @@ export class ContextCore {
    */
   reap(minNr: number, nr: number, timeoutMs: number): number {
     this.counters.reapCalls++;
-    const n = native.reap(this.handle, minNr, nr, timeoutMs);
+    const n = this.#calls.reap(this.handle, minNr, nr, timeoutMs);
     if (n > 0) {
       this.inFlight -= n;
       this.counters.completed += n;
@@ -207,14 +231,19 @@ export class ContextCore {
     this.armed = on;
   }
 
-  /** io_cancel of the request in `slot`: 0, or a positive errno. */
+  /**
+   * io_cancel of the request in `slot`: 0, or a positive errno. On io_uring
+   * an IORING_OP_ASYNC_CANCEL: 0 means asked, and the request completes
+   * (with -ECANCELED if the cancel won) through the ring as usual.
+   */
   cancel(slot: number): number {
-    return native.cancel(this.handle, slot);
+    return this.#calls.cancel(this.handle, slot);
   }
 
   /**
-   * io_destroy: the kernel waits for requests in flight, after which their
-   * buffers are unpinned.
+   * io_destroy (on io_uring: cancel what can be, wait for the rest, unmap):
+   * the kernel is done with requests in flight, after which their buffers
+   * are unpinned.
    */
   destroy(): void {
     if (this.destroyed) return;

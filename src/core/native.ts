@@ -22,6 +22,18 @@ export interface NativeSetup {
   ringReap: boolean;
 }
 
+/** What `uringProbe` found: errno 0 when this process may use io_uring here. */
+export interface NativeUringProbe {
+  errno: number;
+  /** IORING_FEAT_* bits of the kernel (0 when the ring could not be made). */
+  features: number;
+  /** The call that failed. */
+  syscall?: string;
+  hint?: string;
+  /** An opcode the engine needs that the kernel lacks. */
+  missing?: string;
+}
+
 export interface NativeFileFacts {
   isBlockDevice: boolean;
   size: number;
@@ -52,6 +64,13 @@ export interface NativeAddon {
   fileFacts(fd: number): NativeFileFacts;
   /** Runs on libuv's thread pool; rejects with AioError. */
   fallocate(fd: number, mode: number, offset: number, length: number): Promise<void>;
+  /** io_uring contexts share `destroy`, `arm` and `inFlight` with Linux AIO ones. */
+  uringSetup(entries: number, notify: () => void): NativeSetup & { features: number };
+  uringSubmit(handle: ContextHandle, count: number, bufs: unknown[], reapInline?: boolean): number;
+  uringReap(handle: ContextHandle, minNr: number, nr: number, timeoutMs: number): number;
+  /** 0 when the kernel was asked to cancel, ENOENT when nothing of the slot is in the kernel. */
+  uringCancel(handle: ContextHandle, slot: number): number;
+  uringProbe(): NativeUringProbe;
   setErrorClass(ctor: new (errno: number, syscall: string, hint?: string) => Error): void;
   liveContexts(): number;
 }
@@ -62,6 +81,11 @@ export const CMD = {
 } as const;
 export const EVT = { SLOT: 0, RES: 1, RES2: 2, STRIDE: 3 } as const;
 export const STATUS = { INLINE_REAPED: 0 } as const;
+/**
+ * The io_uring row opcode for fallocate (Linux AIO has none): the mode in
+ * CMD.RW_FLAGS, the length in CMD.AUX (native/uring.h).
+ */
+export const URING_FALLOCATE = 64;
 
 /** node-gyp-build's finder: build/Release, build/Debug, then prebuilds/<platform>-<arch>/. */
 type AddonFinder = { path(dir: string): string };
