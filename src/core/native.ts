@@ -87,7 +87,7 @@ export const STATUS = { INLINE_REAPED: 0 } as const;
  */
 export const URING_FALLOCATE = 64;
 
-/** node-gyp-build's finder: build/Release, build/Debug, then prebuilds/<platform>-<arch>/. */
+/** node-gyp-build's finder: build/Release, build/Debug, then the best fit in prebuilds/<platform>-<arch>/. */
 type AddonFinder = { path(dir: string): string };
 
 function load(): NativeAddon {
@@ -104,9 +104,11 @@ function load(): NativeAddon {
   }
   const root = packageRoot(import.meta.url);
   if (root === null) throw new Error('linux-aio: cannot find the package root');
-  let file: string;
+  // A source build wins, as node-gyp-build would decide; looking for it here
+  // first means a checkout needs node-gyp-build only to find a prebuilt addon.
+  let file = path.join(root, 'build', 'Release', 'linux_aio.node');
   try {
-    file = (require('node-gyp-build') as AddonFinder).path(root);
+    if (!fs.existsSync(file)) file = (require('node-gyp-build') as AddonFinder).path(root);
   } catch (err) {
     throw new Error(
       `linux-aio: no native addon fits this machine (${process.platform}-${process.arch}, Node ${process.versions.node}) ` +
