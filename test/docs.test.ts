@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import ts from 'typescript';
 import * as root from '../src/index.js';
 import { diskDir } from './helpers/disk.js';
 import { ROOT, codeBlocks, docFiles, type CodeBlock } from './helpers/markdown.js';
@@ -155,9 +156,9 @@ function rootExports(): string[] {
   return [...names].sort();
 }
 
-interface Section { level: number; code: string }
+interface Section { level: number; text: string; code: string }
 
-/** docs/api.md's headings, each with the code of the blocks under it (until the next heading of its level or above). */
+/** docs/api.md's headings, each with its text and the code of the blocks under it (until the next heading of its level or above). */
 function apiSections(): Map<string, Section> {
   const lines = fs.readFileSync(path.join(ROOT, 'docs', 'api.md'), 'utf8').split('\n');
   const headings = lines.flatMap((l, i) => {
@@ -168,7 +169,11 @@ function apiSections(): Map<string, Section> {
   const sections = new Map<string, Section>();
   for (const [i, h] of headings.entries()) {
     const end = headings.slice(i + 1).find((n) => n.level <= h.level)?.line ?? Infinity;
-    sections.set(h.name, { level: h.level, code: code.filter((b) => b.line > h.line && b.line < end).map((b) => b.code).join('\n') });
+    sections.set(h.name, {
+      level: h.level,
+      text: lines.slice(h.line, end - 1).join('\n'),
+      code: code.filter((b) => b.line > h.line && b.line < end).map((b) => b.code).join('\n'),
+    });
   }
   return sections;
 }
@@ -207,4 +212,31 @@ test('docs/api.md: every function is called, and every public method and getter 
     }
   }
   assert.deepEqual(gaps, [], `docs/api.md lacks examples:\n  ${gaps.join('\n  ')}`);
+});
+
+/** The properties of every interface the package root exports, from the built declarations. */
+function interfaceMembers(): Map<string, string[]> {
+  const entry = path.join(ROOT, 'dist', 'src', 'index.d.ts');
+  const program = ts.createProgram([entry], { skipLibCheck: true, noEmit: true, types: [] });
+  const checker = program.getTypeChecker();
+  const module = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
+  const out = new Map<string, string[]>();
+  for (const sym of checker.getExportsOfModule(module)) {
+    const target = sym.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym;
+    if (!(target.flags & ts.SymbolFlags.Interface)) continue;
+    out.set(sym.name, checker.getDeclaredTypeOfSymbol(target).getProperties().map((p) => p.name));
+  }
+  return out;
+}
+
+test('docs/api.md names every field of every exported interface under its heading', () => {
+  const sections = apiSections();
+  const members = interfaceMembers();
+  assert.ok(members.size > 0, 'no exported interface found in dist/src/index.d.ts');
+  const gaps: string[] = [];
+  for (const [name, fields] of members) {
+    const text = sections.get(name)?.text ?? '';
+    for (const f of fields) if (!new RegExp(`\\b${f}\\b`).test(text)) gaps.push(`${name}.${f}`);
+  }
+  assert.deepEqual(gaps, [], `docs/api.md does not name these fields under their type's heading: ${gaps.join(', ')}`);
 });
