@@ -4,8 +4,13 @@
  * loop alive only while JavaScript has armed it (something is in flight or
  * awaited), so an idle context does not hold the process open. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/eventfd.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "addon.h"
@@ -129,6 +134,31 @@ static napi_value js_eventfd_create(napi_env env, napi_callback_info info) {
   return out;
 }
 
+#define ANON_INODE_FS_MAGIC 0x09041934
+
+/* True when fd is an eventfd; false with a JavaScript exception pending
+ * otherwise. Reading any other descriptor would take 8 bytes of a file as a
+ * "counter", or block the thread on an idle pipe. /proc names what an fd is;
+ * without /proc, the anonymous-inode file system is the best evidence. */
+static bool check_eventfd(napi_env env, int fd) {
+  char proc[64], link[128] = "", hint[200];
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(proc, link, sizeof(link) - 1);
+  if (n >= 0) link[n] = '\0';
+  if (n >= 0 && strcmp(link, "anon_inode:[eventfd]") == 0) return true;
+  if (fcntl(fd, F_GETFD) < 0) {
+    snprintf(hint, sizeof(hint), "fd %d is not an open file descriptor", fd);
+    throw_errno(env, EBADF, "read", hint);
+    return false;
+  }
+  struct statfs sfs;
+  if (n < 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == ANON_INODE_FS_MAGIC) return true;
+  snprintf(hint, sizeof(hint), "fd %d is not an eventfd (it is %s): pass one made by eventfd()", fd,
+           n >= 0 ? link : "not an anonymous inode");
+  throw_errno(env, EINVAL, "read", hint);
+  return false;
+}
+
 /* eventfdRead(fd) -> counter value (0 when nothing was signalled). */
 static napi_value js_eventfd_read(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -136,8 +166,17 @@ static napi_value js_eventfd_read(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint32_t fd;
   if (!get_uint32_arg(env, argv[0], &fd, "fd must be a non-negative integer")) return NULL;
+  if (fd > INT32_MAX) return throw_range(env, "fd must be a non-negative 32-bit integer");
+  if (!check_eventfd(env, (int)fd)) return NULL;
   uint64_t value = 0;
   ssize_t r;
+  /* An eventfd made without EFD_NONBLOCK blocks a read at 0: look first. */
+  struct pollfd pfd = {.fd = (int)fd, .events = POLLIN, .revents = 0};
+  if (poll(&pfd, 1, 0) == 0) {
+    napi_value zero;
+    NAPI_CALL(env, napi_create_double(env, 0, &zero));
+    return zero;
+  }
   do {
     r = read((int)fd, &value, sizeof(value));
   } while (r < 0 && errno == EINTR);

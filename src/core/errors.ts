@@ -16,6 +16,11 @@ export class AioError extends Error {
   readonly syscall: string;
   /** What is known about the cause and the remedy, when something is. */
   readonly hint: string | undefined;
+  /**
+   * On a write that failed part-way (ENOSPC, EIO): the bytes that landed
+   * before the failure, from the write's position on.
+   */
+  declare bytesWritten?: number;
 
   /**
    * @param errno - the error number, positive or negative

@@ -67,6 +67,12 @@ export function checkView(buf: unknown, name = 'buffer'): ArrayBufferView {
   if (isDetached(buf)) {
     throw argValueError(`${name} is detached: its ArrayBuffer was transferred, and it has no memory`);
   }
+  // A resizable ArrayBuffer can shrink while the request waits in a queue or
+  // runs in the kernel: the request would then move fewer bytes than asked
+  // (a read would look like the end of the file) or none at all.
+  if ((buf.buffer as { resizable?: boolean }).resizable === true) {
+    throw argValueError(`${name} is a view of a resizable ArrayBuffer, which could shrink under the request: use a fixed-length buffer (allocAligned gives one)`);
+  }
   return buf;
 }
 

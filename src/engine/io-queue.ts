@@ -114,6 +114,7 @@ export class IoQueue {
   readonly #reapInline: boolean;
   /** Completions delivered inline since the event loop last woke us. */
   #inlineDelivered = 0;
+  #closing: Promise<void> | undefined;
   #onDrained: (() => void) | undefined;
   readonly #flush = (): void => this.#submitPending();
   #nextResolve: ((v: number) => void) | undefined;
@@ -170,13 +171,23 @@ export class IoQueue {
     };
   }
 
+  /** True once {@link close} was called: new requests reject, and `open()` refuses the queue. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /**
    * Waits for every request in flight or queued, then destroys the context.
-   * Requests made afterwards reject.
+   * Requests made afterwards reject. Every call resolves only after that
+   * drain, the second as the first.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
     this.#closed = true;
+    this.#closing ??= this.#drainAndDestroy();
+    return this.#closing;
+  }
+
+  async #drainAndDestroy(): Promise<void> {
     if (this.#pending.length > 0 || this.#core.inFlight > 0) {
       await new Promise<void>((resolve) => (this.#onDrained = resolve));
     }

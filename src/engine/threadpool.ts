@@ -71,15 +71,25 @@ function run(op: EngineOp, fd: number, data: EngineData, position: number, opts:
   return new Promise<number>((resolve, reject) => {
     const w: Watched = { settled: false, reject };
     if (signal) aborts.add(signal, w);
-    start(op, fd, data, position, (err, n) => {
+    let called = false;
+    const done: Callback = (err, n) => {
+      if (called) return;
+      called = true;
       if (signal) aborts.delete(signal, w);
       // Settle first, then release, as the contract asks.
       if (!w.settled) {
         w.settled = true;
-        if (err) reject(new AioError(-(err.errno ?? -5), syscall));
+        if (err) reject(typeof err.errno === 'number' ? new AioError(err.errno, syscall) : err);
         else resolve(n ?? 0);
       }
       release();
-    });
+    };
+    try {
+      start(op, fd, data, position, done);
+    } catch (err) {
+      // fs throws synchronously on arguments it refuses (ERR_OUT_OF_RANGE):
+      // the request still settles, and is still released, once.
+      done(err as NodeJS.ErrnoException);
+    }
   });
 }

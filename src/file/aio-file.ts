@@ -11,6 +11,7 @@ import { threadPool } from '../engine/threadpool.js';
 import { UNALIGNED, discoverAlignment, misalignment, type Alignment } from './alignment.js';
 import { parseOpenFlags } from './open-flags.js';
 import { createReadStream, type ReadStreamOptions } from './read-stream.js';
+import { pieceLimit, totalLength, transferAll, withBytesWritten } from './transfer.js';
 import type { Readable } from 'node:stream';
 
 const openAsync = promisify(fs.open);
@@ -63,6 +64,8 @@ export class AioFile implements AsyncDisposable {
   /** The engine its requests go to. */
   readonly engine: EngineName;
   readonly #engine: Engine;
+  /** The largest single request; longer ones go out in pieces (see transfer.ts). */
+  readonly #pieceMax: number;
   #inFlight = 0;
   #closing: Promise<void> | undefined;
   #onIdle: (() => void) | undefined;
@@ -85,6 +88,7 @@ export class AioFile implements AsyncDisposable {
     this.isBlockDevice = isBlockDevice;
     this.#engine = engine;
     this.engine = engine.name;
+    this.#pieceMax = pieceLimit(alignment);
   }
 
   /** Requests of this file not yet completed. */
@@ -93,28 +97,38 @@ export class AioFile implements AsyncDisposable {
   }
 
   /**
-   * Reads `buf.byteLength` bytes at `position` into `buf`.
-   * @returns the bytes read: fewer at the end of the file, 0 past it
+   * Reads `buf.byteLength` bytes at `position` into `buf`. Requests longer
+   * than the kernel's 2,147,479,552-byte cap go out as aligned pieces.
+   * @returns the bytes read: fewer only at the end of the file, 0 past it
    */
   read(buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
-    const err = this.#check(buf, position, 'read', opts);
-    if (err) return Promise.reject(err);
-    return this.#submit(Opcode.PREAD, buf, position, opts);
+    const o = this.#check(buf, position, 'read', opts);
+    if (o instanceof Error) return Promise.reject(o);
+    if (buf.byteLength > this.#pieceMax) return this.#transfer('read', [buf], position, o, 0);
+    return this.#submit(Opcode.PREAD, buf, position, o);
   }
 
-  /** Writes all of `buf` at `position`; resolves to the bytes written. */
+  /**
+   * Writes all of `buf` at `position`; resolves to `buf.byteLength` once every
+   * byte is written (a write the kernel cuts short goes on from where it
+   * stopped). A write that fails part-way rejects with an AioError whose
+   * `bytesWritten` tells how many bytes landed.
+   */
   write(buf: ArrayBufferView, position: number, opts?: RequestOptions): Promise<number> {
-    const err = this.#check(buf, position, 'write', opts);
-    if (err) return Promise.reject(err);
-    return this.#submit(Opcode.PWRITE, buf, position, opts);
+    const o = this.#check(buf, position, 'write', opts);
+    if (o instanceof Error) return Promise.reject(o);
+    const length = buf.byteLength;
+    if (length > this.#pieceMax) return this.#transfer('write', [buf], position, o, 0);
+    this.#inFlight++;
+    return this.#whole(this.#submit(Opcode.PWRITE, buf, position, o), [buf], position, o, length);
   }
 
-  /** Reads at `position` into `bufs` in order; resolves to the total bytes read. */
+  /** Reads at `position` into `bufs` in order; resolves to the total bytes read, fewer only at the end of the file. */
   readv(bufs: readonly ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number> {
     return this.#vectored(bufs, position, opts, 'readv');
   }
 
-  /** Writes `bufs` in order at `position`; resolves to the total bytes written. */
+  /** Writes all of `bufs` in order at `position`, as {@link write} does; resolves to the total bytes written. */
   writev(bufs: readonly ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number> {
     return this.#vectored(bufs, position, opts, 'writev');
   }
@@ -150,13 +164,21 @@ export class AioFile implements AsyncDisposable {
     }
   }
 
-  /** fstat; for a block device `size` is the device's size (BLKGETSIZE64). */
+  /**
+   * fstat; for a block device `size` is the device's size (BLKGETSIZE64).
+   * Counts as in flight: a close() waits for it.
+   */
   async stat(): Promise<fs.Stats> {
     const err = this.#closedError('fstat');
     if (err) throw err;
-    const st = await fstatAsync(this.fd);
-    if (this.isBlockDevice) st.size = fileFacts(this.fd).size;
-    return st;
+    this.#inFlight++;
+    try {
+      const st = await fstatAsync(this.fd);
+      if (this.isBlockDevice) st.size = fileFacts(this.fd).size;
+      return st;
+    } finally {
+      this.#release();
+    }
   }
 
   /**
@@ -167,17 +189,17 @@ export class AioFile implements AsyncDisposable {
   async readAt(position: number, length: number, opts?: RequestOptions): Promise<Buffer> {
     checkOffset(position, 'position');
     checkCount(length, 'length', 0, 0x7fffffff);
-    checkRequestOptions(opts);
+    const o = readRequestOptions(opts);
     // Checked here too, for the empty ranges that never reach read().
     const closed = this.#closedError('read');
     if (closed) throw closed;
-    if (opts?.signal?.aborted) throw abortError(opts.signal);
+    if (o?.signal?.aborted) throw abortError(o.signal);
     const { memory, offset } = this.alignment;
     const start = position - (position % offset);
     const end = Math.ceil((position + length) / offset) * offset;
     const span = allocAligned(end - start, memory);
     if (span.length === 0) return span;
-    const n = await this.read(span, start, opts);
+    const n = await this.read(span, start, o);
     const from = position - start;
     return span.subarray(from, Math.max(from, Math.min(from + length, n)));
   }
@@ -215,13 +237,48 @@ export class AioFile implements AsyncDisposable {
     return this.#engine.submit(op, this.fd, data, position, opts, this.#release);
   }
 
+  /**
+   * Settles a write of `length` bytes once all of them are written: a short
+   * completion goes on with the rest. The caller counted the request once
+   * more than the engine does, released here, so that a close() waiting for
+   * the first request cannot close the descriptor under the rest.
+   */
+  #whole(first: Promise<number>, views: ArrayBufferView[], position: number, o: RequestOptions | undefined,
+    length: number): Promise<number> {
+    return first.then((n) => {
+      if (n === length) {
+        this.#release();
+        return n;
+      }
+      return this.#transfer('write', views, position, o, n).finally(this.#release);
+    }, (err: unknown) => {
+      this.#release();
+      throw withBytesWritten(err, 0);
+    });
+  }
+
+  /** A transfer in pieces (see transfer.ts), holding the file open from the first to the last. */
+  async #transfer(op: 'read' | 'write', views: ArrayBufferView[], position: number, o: RequestOptions | undefined,
+    done: number): Promise<number> {
+    this.#inFlight++;
+    try {
+      return await transferAll(op, views, position, done, this.#pieceMax, (piece, at) => {
+        if (piece.length === 1) return this.#submit(op === 'read' ? Opcode.PREAD : Opcode.PWRITE, piece[0]!, at, o);
+        return this.#submit(op === 'read' ? Opcode.PREADV : Opcode.PWRITEV, piece, at, o);
+      });
+    } finally {
+      this.#release();
+    }
+  }
+
   #vectored(bufs: readonly ArrayBufferView[], position: number, opts: RequestOptions | undefined,
     op: 'readv' | 'writev'): Promise<number> {
     let views: ArrayBufferView[];
+    let o: RequestOptions | undefined;
     try {
       views = checkViews(bufs, 'bufs');
       checkOffset(position, 'position');
-      checkRequestOptions(opts);
+      o = readRequestOptions(opts);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -233,18 +290,24 @@ export class AioFile implements AsyncDisposable {
         if (err) return Promise.reject(err);
       }
     }
-    return this.#submit(op === 'readv' ? Opcode.PREADV : Opcode.PWRITEV, views, position, opts);
+    const total = totalLength(views);
+    if (total > this.#pieceMax) return this.#transfer(op === 'readv' ? 'read' : 'write', views, position, o, 0);
+    if (op === 'readv') return this.#submit(Opcode.PREADV, views, position, o);
+    this.#inFlight++;
+    return this.#whole(this.#submit(Opcode.PWRITEV, views, position, o), views, position, o, total);
   }
 
-  #check(buf: ArrayBufferView, position: number, op: string, opts: RequestOptions | undefined): Error | undefined {
+  /** Checks a request; returns the error to reject with, or the options as read once. */
+  #check(buf: ArrayBufferView, position: number, op: string, opts: RequestOptions | undefined): Error | RequestOptions | undefined {
+    let o: RequestOptions | undefined;
     try {
       checkView(buf, 'buf');
       checkOffset(position, 'position');
-      checkRequestOptions(opts);
+      o = readRequestOptions(opts);
     } catch (err) {
       return err as Error;
     }
-    return this.#closedError(op) ?? (this.direct ? misalignment(this.alignment, this.path, op, buf, position, true) : undefined);
+    return this.#closedError(op) ?? (this.direct ? misalignment(this.alignment, this.path, op, buf, position, true) : undefined) ?? o;
   }
 
   #closedError(op: string): AioError | undefined {
@@ -253,12 +316,14 @@ export class AioFile implements AsyncDisposable {
 }
 
 /**
- * Checks a request's options before anything is counted or queued: a bad
- * signal or flags value must fail this request alone, as a TypeError or
- * RangeError, never a neighbour in the same io_submit batch.
+ * Reads and checks a request's options before anything is counted or
+ * queued: a bad signal or flags value must fail this request alone, as a
+ * TypeError or RangeError, never a neighbour in the same io_submit batch.
+ * Each option is read once, and the engine gets this copy, so a getter that
+ * answers differently the second time cannot slip past the check.
  */
-function checkRequestOptions(opts: RequestOptions | undefined): void {
-  if (opts === undefined || opts === null) return;
+function readRequestOptions(opts: RequestOptions | undefined): RequestOptions | undefined {
+  if (opts === undefined || opts === null) return undefined;
   if (typeof opts !== 'object') throw argTypeError(`opts must be an object, got ${typeof opts}`);
   const { signal, flags } = opts;
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || !('aborted' in signal) ||
@@ -266,6 +331,7 @@ function checkRequestOptions(opts: RequestOptions | undefined): void {
     throw argTypeError(`opts.signal must be an AbortSignal, got ${signal === null ? 'null' : typeof signal}`);
   }
   if (flags !== undefined) checkCount(flags, 'opts.flags', 0, 0xffffffff);
+  return { signal, flags };
 }
 
 /**
@@ -292,6 +358,8 @@ export async function open(path: string, flags: string | number = 'r', options: 
   if (options.queue !== undefined && !(options.queue instanceof IoQueue)) {
     throw argTypeError('options.queue must be an IoQueue');
   }
+  // Refused now, not at the first read: a file on a closed queue could never do any I/O.
+  if (options.queue?.closed) throw new AioError(9, 'open', 'options.queue is closed: pass an open IoQueue');
   const requested = parseOpenFlags(flags);
   // O_DIRECT in numeric flags means direct I/O whatever `direct` says: the
   // alignment checks must match what the kernel will enforce.

@@ -165,12 +165,15 @@ export class IoContext implements Disposable {
     checkCount(nr, 'nr', 0);
     checkCount(minNr, 'minNr', 0, nr);
     const timeout = checkTimeout(timeoutMs);
-    if (timeout < 0 && minNr > this.#core.inFlight) {
-      throw argRangeError(`minNr (${minNr}) exceeds the requests in flight (${this.#core.inFlight}) and no timeout was given: this would block forever`);
-    }
+    if (timeout < 0 && minNr > this.#core.inFlight) throw this.#foreverError(minNr);
     const out: IoEvent[] = [];
     this.#reapInto(out, minNr, nr, timeout);
     return out;
+  }
+
+  /** Waiting for more completions than there are requests in flight, without a timeout, would never end. */
+  #foreverError(minNr: number): RangeError {
+    return argRangeError(`minNr (${minNr}) exceeds the requests in flight (${this.#core.inFlight}) and no timeout was given: this would wait forever`);
   }
 
   #reapInto(out: IoEvent[], minNr: number, nr: number, timeout: number): void {
@@ -191,7 +194,9 @@ export class IoContext implements Disposable {
    * eventfd from the event loop, so timers and I/O go on meanwhile.
    * Resolves with `minNr` to `nr` events, or fewer when `timeoutMs` expires.
    * A timeout beyond 2^31-1 ms (about 24.8 days, the most a Node timer can
-   * hold) waits without limit.
+   * hold) waits without limit. Waiting without limit for more completions
+   * than are in flight would never settle: it rejects with a RangeError, as
+   * getEvents throws one.
    */
   waitEvents(minNr: number, nr: number, timeoutMs?: number): Promise<IoEvent[]> {
     try {
@@ -199,6 +204,8 @@ export class IoContext implements Disposable {
       checkCount(nr, 'nr', 0);
       checkCount(minNr, 'minNr', 0, nr);
       const timeout = checkTimeout(timeoutMs);
+      // A timeout no Node timer can hold waits without limit, as none does.
+      if ((timeout < 0 || timeout > MAX_TIMER_MS) && minNr > this.#core.inFlight) throw this.#foreverError(minNr);
       const got: IoEvent[] = [];
       if (this.#waiters.length === 0) this.#reapInto(got, 0, nr, 0);
       if (got.length >= minNr || timeout === 0) return Promise.resolve(got);

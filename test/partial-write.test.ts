@@ -1,0 +1,61 @@
+/**
+ * A write that lands part-way (issue 9, item 1): the kernel writes what fits
+ * and answers with the count; the next write fails. write() must not resolve
+ * with the short count as if it were done: it rejects with an AioError whose
+ * `bytesWritten` says how much landed. A block device smaller than the write
+ * is such a case (ENOSPC past its end); run as root on a loop device.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { open, allocAligned, AioError, type AioFile } from '../src/index.js';
+import { attachLoop, diskDir, loopSkipReason } from './helpers/disk.js';
+
+const MiB = 1 << 20;
+
+async function smallDevice(t: TestContext, direct: boolean): Promise<{ file: AioFile; backing: string } | undefined> {
+  const why = loopSkipReason() ?? diskDir().skip;
+  if (why) {
+    t.skip(why);
+    return undefined;
+  }
+  const loop = attachLoop(MiB);
+  let file: AioFile | undefined;
+  t.after(async () => {
+    try {
+      await file?.close();
+    } finally {
+      loop.detach();
+    }
+  });
+  file = await open(loop.device, 'r+', { direct });
+  return { file, backing: loop.backing };
+}
+
+function landedPartWay(bytesWritten: number): (err: unknown) => boolean {
+  return (err) => {
+    assert.ok(err instanceof AioError, `an AioError, got ${String(err)}`);
+    assert.equal(err.code, 'ENOSPC');
+    assert.equal(err.bytesWritten, bytesWritten, 'the error tells how many bytes landed');
+    return true;
+  };
+}
+
+for (const [engine, direct] of [['aio', true], ['threadpool', false]] as const) {
+  test(`${engine}: a write past the end of a device rejects with ENOSPC and bytesWritten`, async (t) => {
+    const dev = await smallDevice(t, direct);
+    if (!dev) return;
+    const { file } = dev;
+    assert.equal(file.engine, engine);
+    const buf = allocAligned(2 * MiB);
+    buf.fill(0x5a);
+    await assert.rejects(file.write(buf, 0), landedPartWay(MiB));
+    await assert.rejects(file.writev([buf.subarray(0, MiB / 2), buf.subarray(MiB / 2)], MiB / 2), landedPartWay(MiB / 2));
+    await assert.rejects(file.write(buf.subarray(0, 4096), MiB), landedPartWay(0));
+    assert.equal(file.inFlight, 0);
+    await file.close();
+    const back = fs.readFileSync(dev.backing);
+    assert.equal(back.length, MiB);
+    assert.ok(back.every((b) => b === 0x5a), 'the part that fitted was written');
+  });
+}
