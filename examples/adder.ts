@@ -1,12 +1,12 @@
 /**
  * The sample program of "A description of how to use AIO" (Daniel Ehrenberg,
- * public domain; see reference/linux-aio-howto.txt), ported to linux-aio's
- * low-level API. It keeps the original's structure, names and log lines:
+ * public domain), ported to linux-aio's low-level API. It keeps the
+ * original's structure, names and log lines:
  *
  *   - request objects (`AIOWriteRequest`, `AIOReadRequest`) own a 4 KiB
  *     aligned buffer and have a `complete(res)` method; each travels in its
  *     Iocb's `data` and comes back as `IoEvent.data`;
- *   - `AIOAdder.sum()` opens the file with O_DIRECT, fallocates it (on the thread pool), sets up
+ *   - `AIOAdder.sum()` opens the file with O_DIRECT, allocates it (fallocate on the thread pool), sets up
  *     the context, then a write phase puts integer i at the start of 4 KiB
  *     block i and a read phase adds up what it reads back;
  *   - reaping asks `io_getevents` for between `min_nr` and `max_nr` events
@@ -38,16 +38,15 @@
  *      allocation, possibly most of the disk, in the file; the file is cut
  *      back to its former length.
  *
- * Run it directly (`node dist/examples/adder.js --file_size=10 --verbose`) or
- * as `linux-aio adder`: both take the sample's flags.
+ * Run it directly (`node dist/examples/adder.js --file_size=10 --verbose`),
+ * with the sample's flags as gflags spells them, or as `linux-aio adder`,
+ * which also takes the dashed spellings and checks every value.
  * @module
  */
 import fs from 'node:fs';
 import util from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { AioError, IoContext, Iocb, allocAligned } from '../src/index.js';
-import { native } from '../src/core/native.js';
-import { describeError } from '../src/util/error-text.js';
+import { AioError, IoContext, Iocb, allocAligned, open, type AioFile } from 'linux-aio';
 
 /** The sample's flags (`DEFINE_string(path, ...)`, `DEFINE_int32(file_size, ...)`, ...). */
 export interface AdderOptions {
@@ -149,6 +148,7 @@ class AIOWriteRequest extends AIORequest {
 }
 
 class AIOAdder implements Adder {
+  private file: AioFile | undefined;
   private fd = -1;
   private ioctx: IoContext | undefined;
   private counter = 0;
@@ -161,12 +161,16 @@ class AIOAdder implements Adder {
     const { path } = this.flags;
     this.log('Opening file');
     try {
-      this.fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_DIRECT | fs.constants.O_CREAT, 0o644);
+      // open() adds O_DIRECT. Its own engine stays idle (the requests below go
+      // through an IoContext, as the sample's do); 'threadpool' makes it set
+      // up no AIO context of its own.
+      this.file = await open(path, fs.constants.O_RDWR | fs.constants.O_CREAT, { mode: 0o644, engine: 'threadpool' });
     } catch (err) {
       throw openError(path, err);
     }
+    this.fd = this.file.fd;
     this.log('Allocating enough space for the sum');
-    await allocate(this.fd, path, kPageSize * this.length, this.log);
+    await allocate(this.file, path, kPageSize * this.length, this.log);
     this.log('Setting up the io context');
     // FIX 2: the original called io_setup(100) whatever --concurrent_requests said.
     try {
@@ -269,11 +273,11 @@ class AIOAdder implements Adder {
   }
 
   /** ~AIOAdder(); FIX 6: called from `finally`, so also when a CHECK fails. */
-  private close(): void {
+  private async close(): Promise<void> {
     this.log('Closing AIO context and file');
     // io_destroy waits for requests still in flight before the memory is let go.
     this.ioctx?.destroy();
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    await this.file?.close();
     this.fd = -1;
   }
 
@@ -286,7 +290,7 @@ class AIOAdder implements Adder {
       this.readFile();
       return this.total;
     } finally {
-      this.close();
+      await this.close();
     }
   }
 }
@@ -315,10 +319,11 @@ export async function runAdder(options: AdderOptions, log: Log = () => {}): Prom
 }
 
 /** `PCHECK(fallocate(fd_, 0, 0, kPageSize * length_) >= 0)` */
-async function allocate(fd: number, path: string, bytes: number, log: Log): Promise<void> {
+async function allocate(file: AioFile, path: string, bytes: number, log: Log): Promise<void> {
+  const fd = file.fd;
   const before = fs.fstatSync(fd).size;
   try {
-    await native.fallocate(fd, 0, 0, bytes);
+    await file.allocate(0, bytes);
   } catch (err) {
     if (err instanceof AioError && err.code === 'EOPNOTSUPP') {
       // Some file systems (NFS before 4.2, some FUSE) have no fallocate; the
@@ -360,9 +365,59 @@ function describeRes(res: number): string {
   return entry ? `${res} (${entry[0]}: ${entry[1]})` : String(res);
 }
 
-// Run as a program with the sample's flags (parsed by the `linux-aio adder`
-// command). No top-level await: that module imports this one, and this
-// module must finish evaluating before it can.
+/** `EACCES: permission denied`: an AioError's errno name and description, without the call or the hint. */
+function describeError(err: unknown): string {
+  if (!(err instanceof AioError)) return err instanceof Error ? err.message : String(err);
+  return `${err.code}: ${util.getSystemErrorMap().get(err.errno)?.[1] ?? 'unknown error'}`;
+}
+
+/** The sample's gflags (`--file_size=10`, `--verbose`), with its defaults. */
+function parseFlags(argv: string[]): { options: AdderOptions; verbose: boolean } {
+  const { values } = util.parseArgs({
+    args: argv,
+    options: {
+      path: { type: 'string' }, file_size: { type: 'string' }, concurrent_requests: { type: 'string' },
+      min_nr: { type: 'string' }, max_nr: { type: 'string' }, verbose: { type: 'boolean' },
+    },
+  });
+  const int = (name: 'file_size' | 'concurrent_requests' | 'min_nr' | 'max_nr', fallback: number, min: number): number => {
+    const raw = values[name];
+    const n = raw === undefined ? fallback : Number(raw);
+    if (!Number.isSafeInteger(n) || n < min || (raw !== undefined && raw.trim() === '')) {
+      throw new AdderError(`--${name} must be an integer of at least ${min}, got '${raw}'`);
+    }
+    return n;
+  };
+  const options = {
+    path: values.path || ADDER_DEFAULTS.path,
+    fileSize: int('file_size', ADDER_DEFAULTS.fileSize, 1),
+    concurrentRequests: int('concurrent_requests', ADDER_DEFAULTS.concurrentRequests, 1),
+    minNr: int('min_nr', ADDER_DEFAULTS.minNr, 0),
+    maxNr: int('max_nr', ADDER_DEFAULTS.maxNr, 1),
+  };
+  if (options.minNr > options.maxNr) throw new AdderError('--min_nr must not be greater than --max_nr');
+  return { options, verbose: values.verbose === true };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let flags: { options: AdderOptions; verbose: boolean };
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    console.error(`adder: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+  try {
+    const result = await runAdder(flags.options, flags.verbose ? (line) => console.error(line) : undefined);
+    (result.ok ? console.log : console.error)(result.message);
+    return result.ok ? 0 : 1;
+  } catch (err) {
+    console.error(`adder: ${err instanceof AdderError ? err.message : describeError(err)}`);
+    return 1;
+  }
+}
+
+// Run as a program (not when `linux-aio adder` imports runAdder).
 function isMain(): boolean {
   try {
     return process.argv[1] !== undefined && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
@@ -370,13 +425,4 @@ function isMain(): boolean {
     return false;
   }
 }
-if (isMain()) {
-  import('../src/cli/adder.js')
-    .then(({ main }) => main(process.argv.slice(2)))
-    .then((code) => {
-      process.exitCode = code;
-    }, (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
-}
+if (isMain()) process.exitCode = await main(process.argv.slice(2));
