@@ -15,7 +15,7 @@ import { fileFacts } from '../core/file-facts.js';
 import { allocAligned } from '../core/memory.js';
 import { isTmpfs } from '../sysinfo/fs-magic.js';
 import { isMountedDevice } from '../sysinfo/mounts.js';
-import { directOpenError } from '../sysinfo/o-direct.js';
+import { deviceFolder } from '../sysinfo/o-direct.js';
 import { DEFAULT_SIZE, type BenchOptions } from './options.js';
 
 const FILL_CHUNK = 1 << 20;
@@ -46,10 +46,8 @@ export class TargetError extends Error {
 /** The folder for the temporary file: the first candidate on a disk file system that takes O_DIRECT. */
 export function defaultDirectory(): string {
   const candidates = [...new Set([process.env.TMPDIR, os.tmpdir(), '/var/tmp', process.cwd()].filter((d): d is string => !!d))];
-  for (const dir of candidates) {
-    if (!fs.existsSync(dir) || isTmpfs(dir)) continue;
-    if (directOpenError(dir) === null) return dir;
-  }
+  const dir = deviceFolder(candidates);
+  if (dir !== null) return dir;
   throw new TargetError(`no folder on a disk file system that takes O_DIRECT among ${candidates.join(', ')} (tmpfs is left out): give --directory or --filename`);
 }
 

@@ -15,6 +15,7 @@ import { IoContext } from '../lowlevel/io-context.js';
 import { Iocb } from '../lowlevel/iocb.js';
 import { errorText, describeError } from '../util/error-text.js';
 import { attempt } from '../util/read-text.js';
+import { isTmpfs } from './fs-magic.js';
 
 /** What the probe found: `works` is null when it could not tell. */
 export interface ODirect {
@@ -162,4 +163,13 @@ export function probeDirect(p: string, kind: PathKind, logical: () => number | n
     }
   }
   return { oDirect: { works: null, detail: `not applicable to a ${kind ?? 'path of unknown kind'}` }, facts: null };
+}
+
+/**
+ * The first of `candidates` on a file system that is not tmpfs (where
+ * O_DIRECT is a memory copy) and takes O_DIRECT, or null: a folder for files
+ * whose I/O must reach a device.
+ */
+export function deviceFolder(candidates: readonly string[]): string | null {
+  return candidates.find((dir) => !isTmpfs(dir) && directOpenError(dir) === null) ?? null;
 }

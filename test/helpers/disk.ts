@@ -9,8 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { isTmpfs } from '../../src/sysinfo/fs-magic.js';
-import { directOpenError } from '../../src/sysinfo/o-direct.js';
+import { deviceFolder } from '../../src/sysinfo/o-direct.js';
 
 const O_DIRECT = fs.constants.O_DIRECT;
 
@@ -22,8 +21,8 @@ export function diskDir(): { dir?: string; skip?: string } {
   const candidates = [process.env.LINUX_AIO_TEST_DIR, os.tmpdir(), '/var/tmp', process.cwd()].filter(
     (d): d is string => !!d,
   );
-  for (const base of candidates) {
-    if (isTmpfs(base) || directOpenError(base) !== null) continue;
+  const base = deviceFolder(candidates);
+  if (base !== null) {
     cached = { dir: fs.mkdtempSync(path.join(base, 'linux-aio-test-')) };
     process.on('exit', () => fs.rmSync(cached!.dir!, { recursive: true, force: true }));
     return cached;
