@@ -5,7 +5,7 @@
  * and through the low-level IoContext. As the guide says of close and exit:
  * the kernel finishes (or the context's teardown waits for) what is in
  * flight, and the process goes. Each case runs in a child process
- * (bench/torture/exit-child.ts) under a timeout, so a hang or a crash is
+ * (test/torture/exit-child.ts) under a timeout, so a hang or a crash is
  * seen as such.
  */
 import { test } from 'node:test';
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diskDir, tempPath } from './helpers/disk.js';
 
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bench/torture/exit-child.js');
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torture/exit-child.js');
 const { skip } = diskDir();
 
 const cases: { mode: string; code: number; note: string }[] = [

@@ -3,7 +3,7 @@
  * and method at least 2,000 times with random arguments (wrong types,
  * negative and huge numbers, NaN, detached, shared and misaligned buffers,
  * destroyed contexts, closed files and queues), in a child process
- * (bench/torture/fuzz-child.ts) so that a crash shows as a signal. Only
+ * (test/torture/fuzz-child.ts) so that a crash shows as a signal. Only
  * AioError, AbortError, and TypeError/RangeError carrying Node's
  * argument-error code (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE,
  * ERR_INVALID_ARG_VALUE) may come out: a bare TypeError is a bug.
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { directOpenError } from '../src/sysinfo/o-direct.js';
 import { diskDir } from './helpers/disk.js';
 
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bench/torture/fuzz-child.js');
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torture/fuzz-child.js');
 /** 2,000 in `npm test`; LINUX_AIO_FUZZ_RUNS changes it (the sanitizer run's short form uses fewer). */
 const RUNS = Number(process.env.LINUX_AIO_FUZZ_RUNS ?? 2000);
 

@@ -1,7 +1,7 @@
 /**
  * The model check of issue 6 in `npm test`: 100,000 random reads, writes,
  * readv/writev and fsync/fdatasync across 4 files at queue depths 1 to 256,
- * every read compared with a shadow copy in memory (bench/torture/model.ts;
+ * every read compared with a shadow copy in memory (test/torture/model.ts;
  * `npm run torture` is the same engine from the command line).
  *
  * The seed is random unless LINUX_AIO_TORTURE_SEED is set, and is printed:
@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { diskDir } from './helpers/disk.js';
-import { OpStream, hex, parseSeed, runTorture, TortureFailure } from '../bench/torture/model.js';
+import { OpStream, hex, parseSeed, runTorture, TortureFailure } from './torture/model.js';
 
 const { dir, skip } = diskDir();
 /** 100,000 in `npm test`; LINUX_AIO_TORTURE_OPS changes it (the sanitizer run's short form uses fewer). */

@@ -2,7 +2,7 @@
  * Worker threads (issue 6): 100 rounds of 4 workers, each with its own
  * IoQueue and file doing random I/O, terminated with requests in the
  * kernel (and every tenth round while they are still starting). The rounds
- * run in a child process (bench/torture/workers-child.ts), so that a crash
+ * run in a child process (test/torture/workers-child.ts), so that a crash
  * is seen as a signal or an exit code. Afterwards:
  *  - every worker terminated mid-flight had a request in the kernel (a poll
  *    on an eventfd nobody writes, besides its reads and writes);
@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diskDir } from './helpers/disk.js';
 
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bench/torture/workers-child.js');
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torture/workers-child.js');
 const { dir, skip } = diskDir();
 /** 100 in `npm test`; LINUX_AIO_WORKER_ROUNDS changes it (the sanitizer run's short form uses fewer). */
 const ROUNDS = Number(process.env.LINUX_AIO_WORKER_ROUNDS ?? 100);

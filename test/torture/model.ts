@@ -15,7 +15,7 @@
  * offset), so a wrong read says where its bytes came from.
  *
  * Used by test/torture-model.test.ts (100,000 operations in `npm test`) and
- * by bench/torture/main.ts (`npm run torture -- --ops N --seed S`).
+ * by test/torture/main.ts (`npm run torture -- --ops N --seed S`).
  * @module
  */
 import fs from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * A worker thread for bench/torture/workers-child.ts: its own IoQueue on
+ * A worker thread for test/torture/workers-child.ts: its own IoQueue on
  * its own file, random reads and writes without end, until it is
  * terminated. Writes put the worker's byte everywhere they go, so a read
  * must find zeros (never written) or that byte; anything else is reported.

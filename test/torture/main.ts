@@ -1,8 +1,8 @@
 /**
- * `npm run torture`: the model check of bench/torture/model.ts from the
+ * `npm run torture`: the model check of test/torture/model.ts from the
  * command line.
  *
- *   node dist/bench/torture/main.js [--ops N] [--seed S] [--files N]
+ *   node dist/test/torture/main.js [--ops N] [--seed S] [--files N]
  *     [--file-size BYTES] [--max-length BYTES] [--phase-ops N] [--dir DIR] [--quiet]
  *
  * Prints the seed first; `--seed` replays the same operations. Exits 0 when
@@ -10,7 +10,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { diskDir } from '../../test/helpers/disk.js';
+import { diskDir } from '../helpers/disk.js';
 import { hex, parseSeed, runTorture, TortureFailure } from './model.js';
 
 function count(name: string, v: string | undefined, dflt: number): number {
