@@ -7,7 +7,7 @@ export { Opcode, RWF, POLL } from './core/constants.js';
 export { allocAligned, isAddressAligned, DEFAULT_ALIGNMENT } from './core/memory.js';
 export { Iocb } from './lowlevel/iocb.js';
 export { IoContext, type IoEvent, type IoContextOptions } from './lowlevel/io-context.js';
-export { eventfd, eventfdRead } from './lowlevel/eventfd.js';
+export { eventfd, eventfdRead } from './core/eventfd.js';
 export { IoQueue, type IoQueueOptions, type IoQueueStats } from './engine/io-queue.js';
 export type { RequestOptions, EngineName } from './engine/backend.js';
 export { AioFile, open, type OpenOptions } from './file/aio-file.js';

@@ -1,5 +1,5 @@
-import { native } from '../core/native.js';
-import { checkCount, checkFd } from '../core/validate.js';
+import { native } from './native.js';
+import { checkCount, checkFd } from './validate.js';
 
 /**
  * Creates a non-blocking, close-on-exec eventfd to route completions to with
