@@ -372,15 +372,33 @@ bool get_submit_args(napi_env env, const napi_value *argv, aio_ctx *ctx, uint32_
   return size_iov_arena(env, ctx, *count, argv[1]);
 }
 
-/* io_submit failed on the first request of the batch: say what we know. */
-static const char *submit_hint(int err, const struct iocb *cb, char *buf, size_t len) {
+#ifndef O_PATH
+#define O_PATH 010000000 /* Linux's value; glibc shows it only with _GNU_SOURCE */
+#endif
+
+/* io_submit failed on the first request of the batch: say what we know.
+ * EBADF has several causes, and the access mode is the common one (a read
+ * on a file opened write-only), so look at it before blaming an eventfd. */
+static const char *submit_hint(int err, const struct iocb *cb, int ctx_eventfd, char *buf, size_t len) {
   if (err == EBADF) {
-    /* The request's fd, or the eventfd it notifies, is not open. */
-    bool fd_open = fcntl((int)cb->aio_fildes, F_GETFD) >= 0;
-    if (!fd_open || (cb->aio_flags & IOCB_FLAG_RESFD) == 0)
-      snprintf(buf, len, "fd %u is not an open file descriptor: was it closed?", cb->aio_fildes);
-    else
+    unsigned fd = cb->aio_fildes;
+    int fl = fcntl((int)fd, F_GETFL);
+    int op = cb->aio_lio_opcode;
+    bool reads = op == IOCB_CMD_PREAD || op == IOCB_CMD_PREADV;
+    bool writes = op == IOCB_CMD_PWRITE || op == IOCB_CMD_PWRITEV;
+    bool notifies = (cb->aio_flags & IOCB_FLAG_RESFD) != 0;
+    if (fl < 0)
+      snprintf(buf, len, "fd %u is not an open file descriptor: was it closed?", fd);
+    else if ((fl & O_PATH) != 0)
+      snprintf(buf, len, "fd %u was opened with O_PATH, which allows no I/O", fd);
+    else if (reads && (fl & O_ACCMODE) == O_WRONLY)
+      snprintf(buf, len, "fd %u is open write-only: open it with O_RDWR ('r+') to read", fd);
+    else if (writes && (fl & O_ACCMODE) == O_RDONLY)
+      snprintf(buf, len, "fd %u is open read-only: open it with O_RDWR ('r+') to write", fd);
+    else if (notifies && (int)cb->aio_resfd != ctx_eventfd && fcntl((int)cb->aio_resfd, F_GETFD) < 0)
       snprintf(buf, len, "the eventfd %u given to setEventfd is not an open file descriptor", cb->aio_resfd);
+    else
+      snprintf(buf, len, "fd %u (open flags 0%o) refuses this request", fd, (unsigned)fl);
     return buf;
   }
   if (err == EAGAIN) return "the kernel's completion queue is full: reap completions first";
@@ -436,7 +454,7 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   if (ret < 0) {
     int err = errno;
     char hint[160];
-    return throw_errno(env, err, "io_submit", submit_hint(err, ctx->batch[0], hint, sizeof(hint)));
+    return throw_errno(env, err, "io_submit", submit_hint(err, ctx->batch[0], ctx->eventfd, hint, sizeof(hint)));
   }
   ctx->in_flight += (uint32_t)ret;
   if (reap_inline && ret > 0 && ctx->ring) {

@@ -337,7 +337,7 @@ test('kernel errors from io_submit and from completions are AioErrors; the queue
   }
   const buf = allocAligned(BLOCK, file.alignment.memory);
   // A flag the kernel does not know: io_submit refuses the request.
-  await assert.rejects(file.read(buf, 0, { flags: 0x40000000 }), aioError('ENOTSUP', /^io_submit/, (err) => {
+  await assert.rejects(file.read(buf, 0, { flags: 0x40000000 }), aioError('EOPNOTSUPP', /^io_submit/, (err) => {
     assert.equal(err.errno, -95);
   }));
   // Far beyond the largest file the file system allows: the completion says EFBIG.
@@ -378,7 +378,7 @@ test('a request refused in the middle of a batch fails at once; those behind it 
     throw err;
   });
   const rest = [read(2), read(3), read(4)];
-  const badDone = assert.rejects(bad, aioError('ENOTSUP', /^io_submit/));
+  const badDone = assert.rejects(bad, aioError('EOPNOTSUPP', /^io_submit/));
   await new Promise<void>((resolve) => process.nextTick(resolve)); // after the flush
   await Promise.resolve();
   assert.equal(completedAtRejection, 0, 'the bad request was rejected before any completion was reaped');
@@ -424,7 +424,7 @@ test('a request refused by io_submit with nothing else in flight does not keep t
   assert.equal(signal, null, `the process exited by itself (it was killed after 5 s; stderr: ${errOut})`);
   t.diagnostic(`the child exited after ${Date.now() - started} ms`);
   assert.equal(code, 0, errOut);
-  assert.equal(out.trim(), '4096 ENOTSUP');
+  assert.equal(out.trim(), '4096 EOPNOTSUPP');
 });
 
 test('-0 passes as 0 everywhere (mode, position, flags); mode -0 used to abort the process in fs.open', async (t) => {

@@ -11,6 +11,7 @@ import { threadPool } from '../engine/threadpool.js';
 import { UNALIGNED, discoverAlignment, misalignment, type Alignment } from './alignment.js';
 import { parseOpenFlags } from './open-flags.js';
 import { createReadStream, type ReadStreamOptions } from './read-stream.js';
+import { accessError, accessRefusals, notAFileError, openError, refuseNonFile, type AccessRefusals } from './open-errors.js';
 import { pieceLimit, totalLength, transferAll, withBytesWritten } from './transfer.js';
 import type { Readable } from 'node:stream';
 
@@ -51,7 +52,12 @@ export interface OpenOptions {
  * {@link AioFile.readAt} takes any range.
  */
 export class AioFile implements AsyncDisposable {
-  /** The file descriptor. */
+  /**
+   * The file descriptor, for calls the library does not make (fcntl, ioctl).
+   * It belongs to the file: do not close it yourself. As with Node's
+   * FileHandle, requests made after that go to whatever file reuses the
+   * number, and close() rejects with AioError `EBADF`.
+   */
   readonly fd: number;
   /** The path it was opened with. */
   readonly path: string;
@@ -66,6 +72,9 @@ export class AioFile implements AsyncDisposable {
   readonly #engine: Engine;
   /** The largest single request; longer ones go out in pieces (see transfer.ts). */
   readonly #pieceMax: number;
+  /** Why a read or a write would be refused by the access mode (EBADF), if it would. */
+  readonly #cannotRead: string | undefined;
+  readonly #cannotWrite: string | undefined;
   #inFlight = 0;
   #closing: Promise<void> | undefined;
   #onIdle: (() => void) | undefined;
@@ -79,7 +88,8 @@ export class AioFile implements AsyncDisposable {
   };
 
   /** @internal use {@link open} */
-  constructor(fd: number, path: string, alignment: Alignment, direct: boolean, isBlockDevice: boolean, engine: Engine) {
+  constructor(fd: number, path: string, alignment: Alignment, direct: boolean, isBlockDevice: boolean, engine: Engine,
+    refusals?: AccessRefusals) {
     if (typeof (engine as Partial<Engine> | null)?.submit !== 'function') throw argTypeError('an AioFile is made by open(), not with new');
     this.fd = fd;
     this.path = path;
@@ -89,6 +99,8 @@ export class AioFile implements AsyncDisposable {
     this.#engine = engine;
     this.engine = engine.name;
     this.#pieceMax = pieceLimit(alignment);
+    this.#cannotRead = refusals?.read;
+    this.#cannotWrite = refusals?.write;
   }
 
   /** Requests of this file not yet completed. */
@@ -228,7 +240,15 @@ export class AioFile implements AsyncDisposable {
 
   async #closeWhenIdle(): Promise<void> {
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
-    await closeAsync(this.fd);
+    try {
+      await closeAsync(this.fd);
+    } catch (err) {
+      const errno = (err as NodeJS.ErrnoException).errno;
+      if (typeof errno !== 'number') throw err;
+      throw new AioError(errno, 'close', errno === -9
+        ? `fd ${this.fd} was closed behind the library's back (by fs.closeSync(file.fd), say): requests made since went to whatever file reused the number`
+        : undefined, this.path);
+    }
   }
 
   /** Hands one checked request to the engine, counted until the engine releases it. */
@@ -282,7 +302,7 @@ export class AioFile implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    const closed = this.#closedError(op);
+    const closed = this.#closedError(op) ?? this.#accessError(op);
     if (closed) return Promise.reject(closed);
     if (this.direct) {
       for (let i = 0; i < views.length; i++) {
@@ -307,11 +327,18 @@ export class AioFile implements AsyncDisposable {
     } catch (err) {
       return err as Error;
     }
-    return this.#closedError(op) ?? (this.direct ? misalignment(this.alignment, this.path, op, buf, position, true) : undefined) ?? o;
+    return this.#closedError(op) ?? this.#accessError(op) ??
+      (this.direct ? misalignment(this.alignment, this.path, op, buf, position, true) : undefined) ?? o;
   }
 
   #closedError(op: string): AioError | undefined {
-    return this.#closing ? new AioError(9, op, `${this.path} is closed`) : undefined;
+    return this.#closing ? new AioError(9, op, `${this.path} is closed`, this.path) : undefined;
+  }
+
+  /** The kernel would answer EBADF: say that it is the access mode, before it does. */
+  #accessError(op: string): AioError | undefined {
+    const hint = op === 'read' || op === 'readv' ? this.#cannotRead : this.#cannotWrite;
+    return hint === undefined ? undefined : accessError(op, hint, this.path);
   }
 }
 
@@ -339,7 +366,10 @@ function readRequestOptions(opts: RequestOptions | undefined): RequestOptions | 
  *
  * @param path - a file or a block device
  * @param flags - Node's flag strings (`'r'`, `'r+'`, `'w+'`, ...) or open(2) flags; O_DIRECT is added unless `direct: false`
- * @throws AioError `EINVAL` with a hint when the file system refuses O_DIRECT
+ * @throws AioError with `path` and a `hint`: `EINVAL` when the file system
+ * refuses O_DIRECT, or the path is a FIFO, a socket or a character device
+ * (not a regular file or block device); `EISDIR` for a directory; `ENOENT`,
+ * `EACCES` and the rest as open(2) says; `EBADF` for a closed `queue`
  *
  * @example
  * ```ts
@@ -359,7 +389,7 @@ export async function open(path: string, flags: string | number = 'r', options: 
     throw argTypeError('options.queue must be an IoQueue');
   }
   // Refused now, not at the first read: a file on a closed queue could never do any I/O.
-  if (options.queue?.closed) throw new AioError(9, 'open', 'options.queue is closed: pass an open IoQueue');
+  if (options.queue?.closed) throw new AioError(9, 'open', 'options.queue is closed: pass an open IoQueue', path);
   const requested = parseOpenFlags(flags);
   // O_DIRECT in numeric flags means direct I/O whatever `direct` says: the
   // alignment checks must match what the kernel will enforce.
@@ -374,13 +404,19 @@ export async function open(path: string, flags: string | number = 'r', options: 
   const mode = options.mode === undefined ? 0o666 : checkCount(options.mode, 'mode', 0, 0o7777) | 0;
   const osFlags = requested | (direct ? fs.constants.O_DIRECT : 0);
 
+  await refuseNonFile(path, direct);
   let fd: number;
   try {
     fd = await openAsync(path, osFlags, mode);
   } catch (err) {
-    throw openError(err as NodeJS.ErrnoException, path, direct);
+    throw openError(err as NodeJS.ErrnoException, path, osFlags, direct);
   }
   try {
+    // A directory opens (read-only, buffered) but reads nothing: refuse it
+    // here, as Node's fs does for writing.
+    const st = fs.fstatSync(fd);
+    const notAFile = notAFileError(st, path);
+    if (notAFile && (direct || st.isDirectory())) throw notAFile;
     const facts = fileFacts(fd);
     if (options.size !== undefined && options.size > facts.size) {
       if (facts.isBlockDevice) throw argRangeError(`size ${options.size} exceeds the device's ${facts.size} bytes`);
@@ -389,7 +425,7 @@ export async function open(path: string, flags: string | number = 'r', options: 
     const alignment = direct ? discoverAlignment(facts) : UNALIGNED;
     const engine = engineChoice === 'auto' ? (direct ? 'aio' : 'threadpool') : engineChoice;
     const served = engine === 'aio' ? queueEngine(options.queue ?? IoQueue.default()) : threadPool;
-    return new AioFile(fd, path, alignment, direct, facts.isBlockDevice, served);
+    return new AioFile(fd, path, alignment, direct, facts.isBlockDevice, served, accessRefusals(path, flags, osFlags));
   } catch (err) {
     fs.closeSync(fd);
     throw err;
@@ -398,15 +434,3 @@ export async function open(path: string, flags: string | number = 'r', options: 
 
 function toVoid(): void {}
 
-function openError(err: NodeJS.ErrnoException, path: string, direct: boolean): Error {
-  if (typeof err.errno !== 'number') return err;
-  let hint: string | undefined = `cannot open ${path}`;
-  if (direct && err.code === 'EINVAL') {
-    hint = `the file system of ${path} refuses O_DIRECT: pass { direct: false } to use buffered I/O through the thread pool`;
-  } else if (err.code === 'ENOENT') {
-    hint = `${path} does not exist (pass flags 'w+' to create it)`;
-  } else if (err.code === 'EACCES' || err.code === 'EPERM') {
-    hint = `no permission to open ${path}`;
-  }
-  return new AioError(err.errno, 'open', hint);
-}

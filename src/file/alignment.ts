@@ -56,5 +56,5 @@ export function misalignment(a: Alignment, path: string, syscall: string, view: 
   if (lenOff !== 0) problems.push(`the length ${view.byteLength} is not a multiple of ${a.offset}`);
   if (posOff !== 0) problems.push(`the position ${position} is not a multiple of ${a.offset}`);
   return new AioError(22, syscall,
-    `O_DIRECT on ${path} needs buffer addresses aligned to ${a.memory} bytes and lengths and positions in multiples of ${a.offset}: ${problems.join('; ')}. readAt() takes any range`);
+    `O_DIRECT on ${path} needs buffer addresses aligned to ${a.memory} bytes and lengths and positions in multiples of ${a.offset}: ${problems.join('; ')}. readAt() takes any range`, path);
 }
