@@ -12,6 +12,7 @@ import { UNALIGNED, discoverAlignment, misalignment, type Alignment } from './al
 import { parseOpenFlags } from './open-flags.js';
 import { createReadStream, type ReadStreamOptions } from './read-stream.js';
 import { accessError, accessRefusals, notAFileError, openError, refuseNonFile, type AccessRefusals } from './open-errors.js';
+import { closing, watchUnclosed } from './unclosed.js';
 import { pieceLimit, totalLength, transferAll, withBytesWritten } from './transfer.js';
 import type { Readable } from 'node:stream';
 
@@ -101,6 +102,7 @@ export class AioFile implements AsyncDisposable {
     this.#pieceMax = pieceLimit(alignment);
     this.#cannotRead = refusals?.read;
     this.#cannotWrite = refusals?.write;
+    watchUnclosed(this, fd, path);
   }
 
   /** Requests of this file not yet completed. */
@@ -226,9 +228,12 @@ export class AioFile implements AsyncDisposable {
 
   /**
    * Waits for this file's requests in flight, then closes the descriptor.
-   * Every use afterwards rejects with AioError `EBADF`.
+   * Every use afterwards rejects with AioError `EBADF`. A file dropped
+   * without close() has its descriptor closed once it is garbage collected,
+   * with a process warning naming its path, as Node's FileHandle does.
    */
   close(): Promise<void> {
+    if (!this.#closing) closing(this);
     this.#closing ??= this.#closeWhenIdle();
     return this.#closing;
   }
