@@ -1,9 +1,11 @@
-import { Opcode } from '../core/constants.js';
+import { constants } from 'node:os';
+import { Opcode, RWF } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
 import { ContextCore } from '../core/context-core.js';
 import { argTypeError, argValueError, checkCount, shown } from '../core/validate.js';
 import { abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
 import { AbortWatch } from './abort-watch.js';
+import { RETRYABLE_FLAGS, submitBlocking, takesNowait } from './blocking-fallback.js';
 import { Fifo } from './fifo.js';
 
 /** Options of {@link IoQueue}. */
@@ -43,6 +45,20 @@ export interface IoQueueStats {
    * in the same turn, without an eventfd wake-up (tmpfs, the page cache).
    */
   completedInline: number;
+  /**
+   * Requests the kernel answered `EAGAIN` under the queue's own `RWF_NOWAIT`
+   * (it would have slept inside io_submit: block allocation, dirty page
+   * cache, uncached metadata) and that were run again on the thread pool.
+   */
+  fellBack: number;
+}
+
+/**
+ * What the queue has learnt about one file: whether its file system takes
+ * `RWF_NOWAIT` (tmpfs, for one, refuses it with EOPNOTSUPP).
+ */
+interface FileRoute {
+  nowait: boolean;
 }
 
 /** A request on its way through the queue; pooled and reused. */
@@ -52,6 +68,9 @@ class Request {
   buf: EngineData = undefined;
   position = 0;
   rwFlags = 0;
+  route: FileRoute | undefined = undefined;
+  /** Submitted with the queue's own RWF_NOWAIT: an EAGAIN means "run it where it may block". */
+  nowait = false;
   release: Release | undefined = undefined;
   resolve: ((v: number) => void) | undefined = undefined;
   reject: ((e: unknown) => void) | undefined = undefined;
@@ -73,10 +92,16 @@ const OP_NAMES: Record<number, string> = {
   [Opcode.FDSYNC]: 'io_submit(fdsync)',
 };
 
+const { EAGAIN, EOPNOTSUPP } = constants.errno;
+
 let threadDefault: IoQueue | undefined;
 let engineOf: (queue: IoQueue) => Engine;
 
-/** The engine side of `queue`, for the file layer; not reachable from the package root. */
+/**
+ * The engine side of `queue` for one file, for the file layer; not reachable
+ * from the package root. Each call makes a new one: it carries what the
+ * queue learns about that file.
+ */
 export function queueEngine(queue: IoQueue): Engine {
   return engineOf(queue);
 }
@@ -116,6 +141,9 @@ export class IoQueue {
   #inlineDelivered = 0;
   #closing: Promise<void> | undefined;
   #onDrained: (() => void) | undefined;
+  /** Requests on the thread pool after an EAGAIN, which close() waits for too. */
+  #fallingBack = 0;
+  #fellBack = 0;
   readonly #flush = (): void => this.#submitPending();
   #nextResolve: ((v: number) => void) | undefined;
   #nextReject: ((e: unknown) => void) | undefined;
@@ -123,13 +151,8 @@ export class IoQueue {
     this.#nextResolve = resolve;
     this.#nextReject = reject;
   };
-  readonly #engine: Engine = {
-    name: 'aio',
-    submit: (op, fd, data, position, opts, release) => this.#enqueue(op, fd, data, position, opts, release),
-  };
-
   static {
-    engineOf = (queue) => queue.#engine;
+    engineOf = (queue) => queue.#fileEngine();
   }
 
   /**
@@ -167,7 +190,7 @@ export class IoQueue {
     return {
       submitted: c.submitted, completed: c.completed, inFlight: this.#core.inFlight,
       queued: this.#pending.length, submitCalls: c.submitCalls, reapCalls: c.reapCalls, eagain: c.eagain,
-      completedInline: c.completedInline,
+      completedInline: c.completedInline, fellBack: this.#fellBack,
     };
   }
 
@@ -188,7 +211,7 @@ export class IoQueue {
   }
 
   async #drainAndDestroy(): Promise<void> {
-    if (this.#pending.length > 0 || this.#core.inFlight > 0) {
+    if (!this.#idle()) {
       await new Promise<void>((resolve) => (this.#onDrained = resolve));
     }
     this.#core.destroy();
@@ -196,14 +219,27 @@ export class IoQueue {
 
   /** Lets a pending close() go on once nothing is queued or in flight. */
   #checkDrained(): void {
-    if (!this.#onDrained || this.#pending.length > 0 || this.#core.inFlight > 0) return;
+    if (!this.#onDrained || !this.#idle()) return;
     const resolve = this.#onDrained;
     this.#onDrained = undefined;
     resolve();
   }
 
+  #idle(): boolean {
+    return this.#pending.length === 0 && this.#core.inFlight === 0 && this.#fallingBack === 0;
+  }
+
+  /** One file's view of the queue. */
+  #fileEngine(): Engine {
+    const route: FileRoute = { nowait: true };
+    return {
+      name: 'aio',
+      submit: (op, fd, data, position, opts, release) => this.#enqueue(op, fd, data, position, opts, release, route),
+    };
+  }
+
   #enqueue(opcode: EngineOp, fd: number, buf: EngineData, position: number, opts: RequestOptions | undefined,
-    release: Release): Promise<number> {
+    release: Release, route: FileRoute): Promise<number> {
     if (this.#closed) return refuse(release, new AioError(9, OP_NAMES[opcode]!, 'the IoQueue is closed'));
     const signal = opts?.signal;
     if (signal?.aborted) return refuse(release, abortError(signal));
@@ -213,6 +249,7 @@ export class IoQueue {
     req.buf = buf;
     req.position = position;
     req.rwFlags = opts?.flags ?? 0;
+    req.route = route;
     req.release = release;
     const promise = new Promise<number>(this.#executor);
     req.resolve = this.#nextResolve;
@@ -258,7 +295,11 @@ export class IoQueue {
       this.#pending.front(room, batch);
       for (let i = 0; i < room; i++) {
         const req = batch[i]!;
-        core.stage(i, req, req.opcode, req.fd, req.position, req.buf, req.rwFlags, -1, -1, 0);
+        // Decided at each staging, so that once a file's refusal of NOWAIT
+        // is learnt, its requests already queued go without it.
+        req.nowait = req.route!.nowait && (req.rwFlags & ~RETRYABLE_FLAGS) === 0 && takesNowait(req.opcode);
+        core.stage(i, req, req.opcode, req.fd, req.position, req.buf, req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags,
+          -1, -1, 0);
       }
       let accepted: number;
       try {
@@ -270,6 +311,12 @@ export class IoQueue {
         // order, so otherwise the first one is the bad one.
         const row = (err as { row?: unknown }).row;
         const refused = batch[typeof row === 'number' && row < room ? row : 0]!;
+        if (refused.nowait && err instanceof AioError && err.errno === -EOPNOTSUPP) {
+          // The file system does not take RWF_NOWAIT: this file's requests
+          // go without it from now on, this one included.
+          refused.route!.nowait = false;
+          continue;
+        }
         this.#pending.remove(refused, refused.ticket);
         this.#settle(refused, undefined, err);
         this.#finish(refused);
@@ -336,12 +383,44 @@ export class IoQueue {
       const res = core.eventRes(i);
       core.release(slot);
       req.inKernel = false;
+      if (res === -EAGAIN && req.nowait && !req.settled) {
+        this.#fallBack(req);
+        continue;
+      }
       if (!req.settled) {
         if (res >= 0) this.#settle(req, res, undefined);
         else this.#settle(req, undefined, new AioError(-res, OP_NAMES[req.opcode]!));
       }
       this.#finish(req);
     }
+  }
+
+  /**
+   * Runs on the thread pool a request the kernel would have slept for. Its
+   * record lives until both the pool has settled it and let go of its
+   * memory; an abort meanwhile settles the caller's promise at once, as on
+   * the kernel path.
+   */
+  #fallBack(req: Request): void {
+    this.#fellBack++;
+    this.#fallingBack++;
+    let outstanding = 2;
+    const done = (): void => {
+      if (--outstanding > 0) return;
+      this.#fallingBack--;
+      this.#finish(req);
+      this.#checkDrained();
+    };
+    submitBlocking(req.opcode as EngineOp, req.fd, req.buf, req.position, req.rwFlags, done).then(
+      (n) => {
+        if (!req.settled) this.#settle(req, n, undefined);
+        done();
+      },
+      (err: unknown) => {
+        if (!req.settled) this.#settle(req, undefined, err);
+        done();
+      },
+    );
   }
 
   #settle(req: Request, value: number | undefined, err: unknown): void {
@@ -360,6 +439,7 @@ export class IoQueue {
   #finish(req: Request): void {
     req.release!();
     req.buf = undefined;
+    req.route = undefined;
     req.release = undefined;
     req.settled = false;
     if (this.#pool.length < 1024) this.#pool.push(req);
