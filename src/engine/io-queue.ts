@@ -289,7 +289,8 @@ export class IoQueue {
     const core = this.#core;
     if (core.destroyed) return;
     while (this.#pending.length > 0) {
-      const room = Math.min(this.depth - core.inFlight, core.available, this.#pending.length);
+      // A request retried on the thread pool is still in flight: the depth holds for it too.
+      const room = Math.min(this.depth - core.inFlight - this.#fallingBack, core.available, this.#pending.length);
       if (room <= 0) break;
       const batch = this.#batch;
       this.#pending.front(room, batch);
@@ -345,8 +346,12 @@ export class IoQueue {
       // stop watching, or the armed eventfd would keep the event loop alive
       // for good.
       core.arm(false);
-      if (this.#pending.length > 0) this.#retryLater();
-      else this.#checkDrained();
+      // A retry on the pool flushes the queue when it ends; else poll.
+      if (this.#pending.length > 0) {
+        if (this.#fallingBack === 0) this.#retryLater();
+      } else {
+        this.#checkDrained();
+      }
     }
   }
 
@@ -409,7 +414,12 @@ export class IoQueue {
       if (--outstanding > 0) return;
       this.#fallingBack--;
       this.#finish(req);
-      this.#checkDrained();
+      if (this.#pending.length > 0 && !this.#flushScheduled) {
+        this.#flushScheduled = true;
+        process.nextTick(this.#flush);
+      } else {
+        this.#checkDrained();
+      }
     };
     submitBlocking(req.opcode as EngineOp, req.fd, req.buf, req.position, req.rwFlags, done).then(
       (n) => {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { deviceFolder } from '../../src/sysinfo/o-direct.js';
+import { allocAligned } from '../../src/core/memory.js';
 
 const O_DIRECT = fs.constants.O_DIRECT;
 
@@ -101,6 +102,36 @@ export function directFile(t: { skip(reason: string): void; after(fn: () => void
 }
 
 /**
+ * Writes `data` to a new file at `p` without leaving it in the page cache:
+ * direct I/O over cached pages is answered EAGAIN under the aio engine's
+ * RWF_NOWAIT and retried on the thread pool, and the fixtures are for the
+ * kernel path. The whole 4 KiB blocks go through O_DIRECT, a tail through
+ * the cache, written back.
+ */
+function writeUncached(p: string, data: Buffer): void {
+  const whole = data.length - (data.length % 4096);
+  const fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | O_DIRECT, 0o600);
+  try {
+    if (whole > 0) {
+      const view = allocAligned(whole);
+      data.copy(view, 0, 0, whole);
+      fs.writeSync(fd, view, 0, whole, 0);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (whole < data.length) {
+    const tail = fs.openSync(p, 'r+');
+    try {
+      fs.writeSync(tail, data, whole, data.length - whole, whole);
+      fs.fdatasyncSync(tail);
+    } finally {
+      fs.closeSync(tail);
+    }
+  }
+}
+
+/**
  * A new file of `size` random bytes (written with node:fs) for one test,
  * removed after it; undefined (with the test skipped, its reason printed)
  * where there is no disk folder.
@@ -113,7 +144,7 @@ export function randomFile(t: { skip(reason: string): void; after(fn: () => void
   }
   const path = tempPath(name);
   const data = randomFillSync(Buffer.alloc(size));
-  fs.writeFileSync(path, data);
+  writeUncached(path, data);
   t.after(() => fs.rmSync(path, { force: true }));
   return { path, data };
 }
