@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { open, allocAligned, IoQueue, type AioFile } from '../src/index.js';
-import { diskDir, tempPath } from './helpers/disk.js';
+import { diskDir, tempPath, writeUncached } from './helpers/disk.js';
 
 const BLOCK = 4096;
 const BLOCKS = 1024; // a 4 MiB file
@@ -23,7 +23,7 @@ async function fixture(t: TestContext, queue: IoQueue): Promise<AioFile | undefi
   const path = tempPath('backpressure');
   const data = Buffer.alloc(BLOCKS * BLOCK);
   for (let i = 0; i < BLOCKS; i++) data.fill(i & 0xff, i * BLOCK, (i + 1) * BLOCK);
-  fs.writeFileSync(path, data);
+  writeUncached(path, data);
   const file = await open(path, 'r', { queue });
   t.after(async () => {
     await file.close();

@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { IoContext, IoQueue, Iocb, allocAligned, open, type AioFile } from '../src/index.js';
-import { diskDir, tempPath } from './helpers/disk.js';
+import { diskDir, tempPath, writeUncached } from './helpers/disk.js';
 import { forceGC } from './helpers/gc.js';
 
 const { skip } = diskDir();
@@ -47,7 +47,7 @@ let sharedFile: string | undefined;
 function patternFile(): string {
   if (sharedFile) return sharedFile;
   sharedFile = tempPath('gc-pattern');
-  fs.writeFileSync(sharedFile, pattern(DISK_MARK, 0, FILE_SIZE));
+  writeUncached(sharedFile, pattern(DISK_MARK, 0, FILE_SIZE));
   return sharedFile;
 }
 

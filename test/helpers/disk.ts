@@ -108,7 +108,7 @@ export function directFile(t: { skip(reason: string): void; after(fn: () => void
  * kernel path. The whole 4 KiB blocks go through O_DIRECT, a tail through
  * the cache, written back.
  */
-function writeUncached(p: string, data: Buffer): void {
+export function writeUncached(p: string, data: Buffer): void {
   const whole = data.length - (data.length % 4096);
   const fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | O_DIRECT, 0o600);
   try {
