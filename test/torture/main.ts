@@ -78,7 +78,8 @@ try {
       `${r.writevs} writev, ${r.syncs} fsync/fdatasync, ${r.aborted} aborted reads, ${r.shortReads} short reads) in ` +
       `${(r.ms / 1000).toFixed(1)} s; ${mib(r.bytesWritten)} MiB written, ${mib(r.bytesVerified)} MiB of reads and ` +
       `${mib(r.finalBytesVerified)} MiB on disk checked against the model; ${r.phases.length} phases, ` +
-      `most in flight ${r.maxInFlight}, ${r.stalls} waits for overlapping requests`,
+      `most in flight ${r.maxInFlight}, ${r.stalls} waits for overlapping requests, ` +
+      `${r.fellBack} requests retried on the thread pool after EAGAIN`,
   );
 } catch (err) {
   if (err instanceof TortureFailure) {

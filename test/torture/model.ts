@@ -70,6 +70,8 @@ export interface TortureResult {
   stalls: number;
   /** Most operations in flight at once. */
   maxInFlight: number;
+  /** Requests the kernel answered EAGAIN under the engine's RWF_NOWAIT, retried on the thread pool. */
+  fellBack: number;
   phases: PhaseSpec[];
   ms: number;
 }
@@ -342,7 +344,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const models = paths.map(() => Buffer.alloc(fileSize));
   const result: TortureResult = {
     seed, ops: 0, reads: 0, writes: 0, readvs: 0, writevs: 0, syncs: 0, aborted: 0, shortReads: 0,
-    bytesWritten: 0, bytesVerified: 0, finalBytesVerified: 0, stalls: 0, maxInFlight: 0, phases: [], ms: 0,
+    bytesWritten: 0, bytesVerified: 0, finalBytesVerified: 0, stalls: 0, maxInFlight: 0, fellBack: 0, phases: [], ms: 0,
   };
 
   // Create the files (preallocated: zeros in the model) and learn the alignment.
@@ -568,6 +570,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
         if (s.inFlight !== 0 || s.queued !== 0 || s.completed !== s.submitted) {
           throw new TortureFailure(`queue counters after phase ${phase}: ${JSON.stringify(s)}`, seed, -1);
         }
+        result.fellBack += s.fellBack;
         await q.close();
       }
       done += count;
