@@ -65,7 +65,7 @@ if [[ $short == 1 ]]; then
   files=()
   for f in context-batch vectored-sync-poll getevents wait-events reap-paths errors bad-arguments \
            gc-inflight gc-lifetime exit-paths worker worker-terminate torture-model fuzz-boundary \
-           file-model file-abort file-close file-eof uring-core; do
+           file-model file-abort file-close file-eof uring-core eventfd-check error-messages; do
     if [[ -f "dist/test/$f.test.js" ]]; then files+=("dist/test/$f.test.js"); fi
   done
 else
