@@ -24,8 +24,8 @@ Target:
                        Default: a temporary file of --size in --directory,
                        filled with random data and removed afterwards.
   --directory DIR      where the temporary file goes (default: the first of
-                       $TMPDIR, /var/tmp, the current folder that is on a disk
-                       file system, not tmpfs, and takes O_DIRECT)
+                       $TMPDIR (else /tmp), /var/tmp, the current folder that
+                       is on a disk file system, not tmpfs, and takes O_DIRECT)
   --size SIZE          bytes of the target to use: 4k, 512m, 1g ... (base
                        1024, as fio). Default 1g for a new file, else all of it
 

@@ -1,7 +1,8 @@
 /**
  * A small SVG line chart: IOPS against queue depth, one line per engine.
  * x is on a log2 scale (depths 1, 8, 32, 128 come out evenly spread), y is
- * linear from 0. Self-contained markup, no scripts, no external fonts.
+ * linear from 0; every point is labelled with its value. Self-contained
+ * markup, no scripts, no external fonts.
  * @internal
  * @module
  */
@@ -15,6 +16,7 @@ export interface Series {
 /** What to draw. */
 export interface ChartSpec {
   title: string;
+  /** Lines under the title, separated by newlines. */
   subtitle?: string;
   xLabel: string;
   yLabel: string;
@@ -53,7 +55,8 @@ export function lineChart(spec: ChartSpec): string {
   const H = spec.height ?? 460;
   const left = 78;
   const right = 190;
-  const top = spec.subtitle ? 66 : 50;
+  const sub = spec.subtitle ? spec.subtitle.split('\n') : [];
+  const top = 50 + 18 * sub.length;
   const bottom = 58;
   const pw = W - left - right;
   const ph = H - top - bottom;
@@ -70,7 +73,7 @@ export function lineChart(spec: ChartSpec): string {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${left}" y="24" font-size="16" font-weight="bold">${xmlEscape(spec.title)}</text>`);
-  if (spec.subtitle) out.push(`<text x="${left}" y="44" fill="#555555">${xmlEscape(spec.subtitle)}</text>`);
+  sub.forEach((line, i) => out.push(`<text x="${left}" y="${44 + 17 * i}" fill="#555555">${xmlEscape(line)}</text>`));
   // Grid and y ticks.
   for (let i = 0; i <= 5; i++) {
     const v = (yTop * i) / 5;
@@ -95,7 +98,10 @@ export function lineChart(spec: ChartSpec): string {
       out.push(`<polyline points="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
     }
     for (const p of pts) {
-      out.push(`<circle cx="${r1(xPos(p.x))}" cy="${r1(yPos(p.y))}" r="3.5" fill="${color}"><title>${xmlEscape(`${s.name}: ${shortNumber(p.y)} at ${p.x}`)}</title></circle>`);
+      const cx = r1(xPos(p.x));
+      const cy = yPos(p.y);
+      out.push(`<circle cx="${cx}" cy="${r1(cy)}" r="3.5" fill="${color}"><title>${xmlEscape(`${s.name}: ${shortNumber(p.y)} at ${p.x}`)}</title></circle>`);
+      out.push(`<text x="${cx}" y="${r1(cy - 8)}" text-anchor="middle" font-size="10" fill="${color}">${shortNumber(p.y)}</text>`);
     }
     const ly = top + 10 + i * 20;
     const lx0 = left + pw + 16;

@@ -7,12 +7,44 @@
 import type { System } from './job.js';
 import type { Cell } from './report.js';
 
-/** Right-aligns every column but the first; two spaces between columns. */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/**
+ * Right-aligns every column but the first; two spaces between columns. A
+ * table wider than `maxWidth` is split into several, one under the other,
+ * each repeating the first `keep` columns (the row names).
+ */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[],
+  maxWidth = Infinity, keep = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  const span = (cols: readonly number[]): number => cols.reduce((sum, i) => sum + widths[i]!, 0) + 2 * (cols.length - 1);
+  const keys = widths.slice(0, keep).map((_, i) => i);
+  const groups: number[][] = [];
+  for (let i = keep; i < widths.length; i++) {
+    const last = groups.at(-1);
+    if (last && span([...keys, ...last, i]) <= maxWidth) last.push(i);
+    else groups.push([i]);
+  }
+  const render = (cols: readonly number[]): string => {
+    const line = (cells: readonly string[]): string =>
+      cols.map((i, k) => (k === 0 ? (cells[i] ?? '').padEnd(widths[i]!) : (cells[i] ?? '').padStart(widths[i]!))).join('  ').trimEnd();
+    return [line(header), ...rows.map(line)].join('\n') + '\n';
+  };
+  return (groups.length ? groups : [[]]).map((g) => render([...keys, ...g])).join('\n');
+}
+
+/** Breaks prose into lines of at most `width` characters at spaces; continuation lines start with `indent`. */
+export function wrapText(text: string, width: number, indent = ''): string {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const word of para.split(' ')) {
+      if (line.trim() && line.length + 1 + word.length > width) {
+        out.push(line);
+        line = indent + word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
 }
 
 /** How each system is named in tables and charts. */
@@ -43,8 +75,8 @@ export function fmtRatio(n: number | null): string {
   return n === null ? '-' : `${n.toFixed(2)}x`;
 }
 
-/** The results table. */
-export function resultsTable(cells: readonly Cell[], opts: { repeat: number }): string {
+/** The results table, split to fit `width` columns (default: one table however wide). */
+export function resultsTable(cells: readonly Cell[], opts: { repeat: number; width?: number }): string {
   const hasFio = cells.some((c) => c.system === 'fio' && c.median);
   const hasFs = cells.some((c) => c.system === 'fs' && c.median);
   const header = ['engine', 'QD', 'IOPS'];
@@ -74,5 +106,7 @@ export function resultsTable(cells: readonly Cell[], opts: { repeat: number }): 
     return row;
   });
   const unique = [...new Set(notes)];
-  return formatTable(header, rows) + (unique.length ? `\n${unique.join('\n')}\n` : '');
+  const width = opts.width ?? Infinity;
+  const notesText = unique.length ? `\n${unique.map((n) => wrapText(n, width)).join('\n')}\n` : '';
+  return formatTable(header, rows, width, 2) + notesText;
 }

@@ -43,20 +43,30 @@ export class TargetError extends Error {
   }
 }
 
+/** Where the temporary file may go, in the order tried: $TMPDIR (else /tmp), /var/tmp, the current folder. */
+export function tempDirCandidates(): string[] {
+  return [...new Set([process.env.TMPDIR, os.tmpdir(), '/var/tmp', process.cwd()].filter((d): d is string => !!d))];
+}
+
 /** The folder for the temporary file: the first candidate on a disk file system that takes O_DIRECT. */
 export function defaultDirectory(): string {
-  const candidates = [...new Set([process.env.TMPDIR, os.tmpdir(), '/var/tmp', process.cwd()].filter((d): d is string => !!d))];
+  const candidates = tempDirCandidates();
   const dir = deviceFolder(candidates);
   if (dir !== null) return dir;
   throw new TargetError(`no folder on a disk file system that takes O_DIRECT among ${candidates.join(', ')} (tmpfs is left out): give --directory or --filename`);
 }
 
+/** How far filling the target is: bytes written of the bytes to write. */
+export type FillProgress = (done: number, total: number) => void;
+
 /** Writes random data over [from, to) of `file` with O_DIRECT, `FILL_DEPTH` MiB at a time. */
-async function fill(file: string, from: number, to: number, create: boolean): Promise<void> {
+async function fill(file: string, from: number, to: number, create: boolean, progress?: FillProgress): Promise<void> {
   const f = await open(file, create ? 'w+' : 'r+', { size: to });
   try {
     const bufs = Array.from({ length: FILL_DEPTH }, () => allocAligned(FILL_CHUNK, Math.max(4096, f.alignment.memory)));
     let next = from - (from % FILL_CHUNK);
+    const start = next;
+    let done = 0;
     const lane = async (buf: Buffer): Promise<void> => {
       while (next < to) {
         const at = next;
@@ -66,6 +76,8 @@ async function fill(file: string, from: number, to: number, create: boolean): Pr
         // A tail shorter than the alignment is left as it is (zero).
         const aligned = len - (len % f.alignment.offset);
         if (aligned > 0) await f.write(buf.subarray(0, aligned), at);
+        done += len;
+        progress?.(done, to - start);
       }
     };
     await Promise.all(bufs.map(lane));
@@ -81,8 +93,9 @@ function roundSize(bytes: number, bs: number, what: string): number {
   return size;
 }
 
-/** Sets up the target the options ask for; `log` gets a line about anything slow. */
-export async function prepareTarget(opts: BenchOptions, writes: boolean, log: (line: string) => void): Promise<Target> {
+/** Sets up the target the options ask for; `log` gets a line about anything slow, `progress` the filling. */
+export async function prepareTarget(opts: BenchOptions, writes: boolean, log: (line: string) => void,
+  progress?: FillProgress): Promise<Target> {
   const noop = (): void => {};
   if (opts.filename !== undefined) {
     const file = opts.filename;
@@ -95,7 +108,7 @@ export async function prepareTarget(opts: BenchOptions, writes: boolean, log: (l
     if (!st) {
       const size = roundSize(opts.size ?? DEFAULT_SIZE, opts.bs, '--size');
       log(`creating ${file} (${size} bytes of random data)`);
-      await fill(file, 0, size, true);
+      await fill(file, 0, size, true, progress);
       return { path: file, kind: 'file', size, temporary: false, filled: true, cleanup: noop };
     }
     if (st.isBlockDevice()) {
@@ -113,7 +126,7 @@ export async function prepareTarget(opts: BenchOptions, writes: boolean, log: (l
     if (!st.isFile()) throw new TargetError(`${file} is neither a regular file nor a block device`);
     if (opts.size !== undefined && st.size < opts.size) {
       log(`extending ${file} from ${st.size} to ${opts.size} bytes of random data`);
-      await fill(file, st.size, opts.size, false);
+      await fill(file, st.size, opts.size, false, progress);
       return { path: file, kind: 'file', size: roundSize(opts.size, opts.bs, '--size'), temporary: false, filled: true, cleanup: noop };
     }
     const size = roundSize(opts.size ?? st.size, opts.bs, file);
@@ -146,7 +159,7 @@ export async function prepareTarget(opts: BenchOptions, writes: boolean, log: (l
   const file = path.join(dir, 'target');
   try {
     if (size >= 256 << 20) log(`filling a ${Math.round(size / 2 ** 20)} MiB temporary file in ${base} with random data`);
-    await fill(file, 0, size, true);
+    await fill(file, 0, size, true, progress);
   } catch (err) {
     cleanup();
     throw err;

@@ -20,10 +20,10 @@ import { fioArgs, fioVersion, runFio } from '../bench/fio.js';
 import { failedRun, type JobSpec, type RunResult, type System } from '../bench/job.js';
 import { describeTarget, machineInfo, shortTarget, targetInfo, type MachineInfo, type TargetInfo } from '../bench/machine.js';
 import { parseBenchArgs, usage, type BenchOptions } from '../bench/options.js';
-import { ProgressBar } from '../bench/progress.js';
+import { ByteProgress, ProgressBar } from '../bench/progress.js';
 import { buildCells, type Cell } from '../bench/report.js';
 import { lineChart } from '../bench/svg.js';
-import { SYSTEM_LABEL, resultsTable } from '../bench/table.js';
+import { SYSTEM_LABEL, resultsTable, wrapText } from '../bench/table.js';
 import { TargetError, prepareTarget, type Target } from '../bench/target.js';
 
 export { usage };
@@ -132,9 +132,13 @@ function gib(bytes: number): string {
   return bytes >= 2 ** 30 ? `${+(bytes / 2 ** 30).toFixed(2)} GiB` : `${+(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
-/** The text report. */
-export function formatReport(r: BenchReport, opts: BenchOptions): string {
+/**
+ * The text report, fitted to a terminal of `columns` (tables split, prose
+ * wrapped); without it, as for a file, tables stay whole and prose wraps at 110.
+ */
+export function formatReport(r: BenchReport, opts: BenchOptions, columns?: number): string {
   const m = r.machine;
+  const prose = Math.min(columns ?? 110, 110);
   const lines = [
     `linux-aio bench: ${jobLine(opts)}`,
     `target:  ${r.target.path}, ${gib(r.target.size)}, ${describeTarget(r.target)}`,
@@ -142,11 +146,12 @@ export function formatReport(r: BenchReport, opts: BenchOptions): string {
       `UV_THREADPOOL_SIZE ${m.uvThreadpoolSize}${m.fio ? `, ${m.fio}` : ''}`,
   ];
   if (r.fio.skipped) lines.push(`fio:     skipped: ${r.fio.skipped}`);
-  lines.push('', resultsTable(r.results, { repeat: opts.repeat }).trimEnd(), '');
-  lines.push('Latency: from the call to completion (fio: lat, submission to completion). CPU us/IO: user+system time of');
-  lines.push('the process, all threads, over the measured window, per I/O (fio: its usr+sys). syscalls/IO: (io_submit calls');
+  const head = lines.splice(0).map((l) => wrapText(l, prose, '         '));
+  lines.push(...head, '', resultsTable(r.results, { repeat: opts.repeat, width: columns }).trimEnd(), '');
   const ring = r.results.find((c) => c.median?.reapMode)?.median?.reapMode;
-  lines.push(`+ reaps) per I/O from IoQueue.stats()${ring === 'ring' ? ', reaps read the completion ring in user space (no syscall)' : ''}.`);
+  lines.push('Latency: from the call to completion (fio: lat, submission to completion). CPU us/IO: user+system time of ' +
+    'the process, all threads, over the measured window, per I/O (fio: its usr+sys). syscalls/IO: (io_submit calls ' +
+    `+ reaps) per I/O from IoQueue.stats()${ring === 'ring' ? ', reaps read the completion ring in user space (no syscall)' : ''}.`);
   lines.push('ELD: event-loop delay (monitorEventLoopDelay) of the thread doing the I/O.');
   const all = r.results.flatMap((c) => c.runs);
   const idle = all.map((x) => x.idleEldP99Ms).filter((x): x is number => x !== null);
@@ -156,7 +161,8 @@ export function formatReport(r: BenchReport, opts: BenchOptions): string {
       `during the runs; load average ${Math.min(...load).toFixed(2)}–${Math.max(...load).toFixed(2)} on ${m.nproc} CPUs.`);
   }
   if (r.chart) lines.push(`chart:   ${r.chart}`);
-  return lines.join('\n') + '\n';
+  const table = head.length + 1;
+  return lines.map((l, i) => (i <= table ? l : wrapText(l, prose))).join('\n') + '\n';
 }
 
 /** The chart of a report: IOPS by iodepth, one line per system. */
@@ -164,9 +170,10 @@ export function chartSvg(r: BenchReport): string {
   const j = r.job;
   return lineChart({
     title: `${fmtBs(j.bs)} ${j.rw} IOPS by queue depth${j.numjobs > 1 ? ` (${j.numjobs} jobs)` : ''}`,
-    subtitle: `${shortTarget(r.target)}; ${r.machine.nproc} CPUs, Linux ${r.machine.kernel}, Node ${r.machine.node}` +
-      (j.repeat > 1 ? `; medians of ${j.repeat}` : ''),
-    xLabel: 'iodepth (requests in flight per job)',
+    subtitle: `${shortTarget(r.target)}, ${gib(r.target.size)}; direct ${j.direct ? 1 : 0}; runtime ${+(j.runtimeMs / 1000).toFixed(3)}s ` +
+      `after ${+(j.rampMs / 1000).toFixed(3)}s ramp; ${j.repeat > 1 ? `medians of ${j.repeat} repeats` : '1 run each'}\n` +
+      `${r.machine.nproc} CPUs, Linux ${r.machine.kernel}, Node ${r.machine.node}`,
+    xLabel: 'iodepth (requests in flight per job), log2 scale',
     yLabel: 'IOPS',
     series: j.systems.map((s) => ({
       name: SYSTEM_LABEL[s],
@@ -215,7 +222,15 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   let target: Target;
   const writes = opts.rw !== 'randread' && opts.rw !== 'read';
   try {
-    target = await prepareTarget(opts, writes, (line) => note(`linux-aio bench: ${line}`));
+    let filling: ByteProgress | undefined;
+    try {
+      target = await prepareTarget(opts, writes, (line) => note(`linux-aio bench: ${line}`), showBar ? (done, total) => {
+        filling ??= new ByteProgress(process.stderr, total, `filling ${gib(total)} with random data`);
+        filling.update(done);
+      } : undefined);
+    } finally {
+      filling?.stop();
+    }
   } catch (err) {
     io.err(`linux-aio bench: ${err instanceof TargetError ? err.message : errorText(err)}\n`);
     return 1;
@@ -285,7 +300,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         report.chart = null;
       }
     }
-    io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, opts));
+    io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, opts, io === processIo && process.stdout.isTTY ? process.stdout.columns : undefined));
     return results.some((c) => c.runs.some((r) => r.error)) ? 1 : 0;
   } finally {
     bar?.stop();
