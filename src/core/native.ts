@@ -121,7 +121,7 @@ function load(): NativeAddon {
   } catch (err) {
     throw new Error(
       `linux-aio: the native addon ${file} does not load here (${(err as Error).message}). ` +
-      `Run "npm rebuild linux-aio --build-from-source" to build one for this machine.`, { cause: err });
+      `Run "npm_config_build_from_source=true npm rebuild linux-aio" to build one for this machine.`, { cause: err });
   }
 }
 
