@@ -10,6 +10,11 @@ export { IoContext, type IoEvent, type IoContextOptions } from './lowlevel/io-co
 export { eventfd, eventfdRead } from './core/eventfd.js';
 export { IoQueue, type IoQueueOptions, type IoQueueStats } from './engine/io-queue.js';
 export type { RequestOptions, EngineName } from './engine/backend.js';
+export type { IoPriority, IoPriorityClass } from './core/ioprio.js';
 export { AioFile, open, type OpenOptions } from './file/aio-file.js';
+export type { AllocateMode, AllocateOptions } from './file/size-ops.js';
 export type { Alignment } from './file/alignment.js';
 export { createReadStream, type ReadStreamOptions } from './file/read-stream.js';
+export { createWriteStream, type AioWriteStream, type WriteStreamOptions } from './file/write-stream.js';
+export type { WriteAtOptions } from './file/write-at.js';
+export { BufferPool, type BufferPoolOptions } from './core/buffer-pool.js';

@@ -66,7 +66,8 @@ test(`fuzz: every export called ${RUNS.toLocaleString('en')}+ times with random 
     'Iocb.rwFlags=', 'IoContext.setup', 'IoContext.submit', 'IoContext.getEvents', 'IoContext.waitEvents', 'IoContext.cancel',
     'IoContext.stats/getters', 'IoContext.destroy (destroyed)', 'eventfd', 'eventfdRead', 'new IoQueue', 'IoQueue.stats/default',
     'IoQueue.close', 'open', 'AioFile.read', 'AioFile.write', 'AioFile.readv', 'AioFile.writev', 'AioFile.fsync/fdatasync',
-    'AioFile.allocate', 'AioFile.readAt', 'AioFile.createReadStream', 'AioFile.stat', 'AioFile.close (closed)', 'AioFile.asyncDispose (closed)', 'new AioFile'];
+    'AioFile.allocate', 'AioFile.readAt', 'AioFile.createReadStream', 'AioFile.allocate(mode)', 'AioFile.truncate',
+    'AioFile.sync/datasync', 'AioFile.writeAt', 'new BufferPool', 'BufferPool.release', 'AioFile.stat', 'AioFile.close (closed)', 'AioFile.asyncDispose (closed)', 'new AioFile'];
   for (const name of expected) {
     assert.ok(report!.tallies[name], `${name} was not fuzzed`);
     assert.ok(report!.tallies[name]!.runs >= RUNS, `${name}: only ${report!.tallies[name]!.runs} calls`);

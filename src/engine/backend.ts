@@ -21,6 +21,7 @@
  * @module
  */
 import type { Opcode } from '../core/constants.js';
+import type { IoPriority } from '../core/ioprio.js';
 
 /** Options of a single read or write. */
 export interface RequestOptions {
@@ -28,6 +29,13 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
   /** Per-request `RWF` flags (`RWF.DSYNC`, `RWF.NOWAIT`, ...). */
   flags?: number | undefined;
+  /**
+   * The request's I/O priority (`aio_reqprio` with IOCB_FLAG_IOPRIO): a class,
+   * `'realtime'` (needs CAP_SYS_NICE), `'best-effort'` or `'idle'`, and a level
+   * from 0 (highest) to 7 (default 4). The block device's I/O scheduler
+   * (mq-deadline, bfq) honours it; `none` ignores it. The aio engine only.
+   */
+  priority?: IoPriority | undefined;
 }
 
 /** The engines behind `AioFile`. */

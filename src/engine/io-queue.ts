@@ -3,6 +3,7 @@ import { Opcode, RWF } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
 import { ContextCore } from '../core/context-core.js';
 import { argTypeError, argValueError, checkCount, shown } from '../core/validate.js';
+import { encodeIoPriority } from '../core/ioprio.js';
 import { abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
 import { AbortWatch } from './abort-watch.js';
 import { RETRYABLE_FLAGS, submitBlocking, takesNowait } from './blocking-fallback.js';
@@ -71,6 +72,8 @@ class Request {
   route: FileRoute | undefined = undefined;
   /** Submitted with the queue's own RWF_NOWAIT: an EAGAIN means "run it where it may block". */
   nowait = false;
+  /** aio_reqprio, or -1 for none. */
+  reqprio = -1;
   release: Release | undefined = undefined;
   resolve: ((v: number) => void) | undefined = undefined;
   reject: ((e: unknown) => void) | undefined = undefined;
@@ -250,6 +253,8 @@ export class IoQueue {
     req.position = position;
     req.rwFlags = opts?.flags ?? 0;
     req.route = route;
+    // Checked by the file layer already; here only packed.
+    req.reqprio = opts?.priority === undefined ? -1 : encodeIoPriority(opts.priority).value;
     req.release = release;
     const promise = new Promise<number>(this.#executor);
     req.resolve = this.#nextResolve;
@@ -300,7 +305,7 @@ export class IoQueue {
         // is learnt, its requests already queued go without it.
         req.nowait = req.route!.nowait && (req.rwFlags & ~RETRYABLE_FLAGS) === 0 && takesNowait(req.opcode);
         core.stage(i, req, req.opcode, req.fd, req.position, req.buf, req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags,
-          -1, -1, 0);
+          -1, req.reqprio, 0);
       }
       let accepted: number;
       try {

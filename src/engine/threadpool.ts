@@ -68,6 +68,9 @@ function run(op: EngineOp, fd: number, data: EngineData, position: number, opts:
   if (opts?.flags) {
     return refuse(release, new AioError(95, syscall, 'per-request RWF flags need the aio engine; the thread pool cannot pass them'));
   }
+  if (opts?.priority !== undefined) {
+    return refuse(release, new AioError(95, syscall, 'a per-request I/O priority needs the aio engine; the thread pool cannot pass it (ionice the process instead)'));
+  }
   return new Promise<number>((resolve, reject) => {
     const w: Watched = { settled: false, reject };
     if (signal) aborts.add(signal, w);

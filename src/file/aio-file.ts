@@ -5,6 +5,7 @@ import { allocAligned } from '../core/memory.js';
 import { Opcode } from '../core/constants.js';
 import { fallocate, fileFacts } from '../core/file-facts.js';
 import { argRangeError, argTypeError, argValueError, checkCount, checkOffset, checkView, checkViews, shown } from '../core/validate.js';
+import { encodeIoPriority } from '../core/ioprio.js';
 import { abortError, type Engine, type EngineData, type EngineName, type EngineOp, type RequestOptions } from '../engine/backend.js';
 import { IoQueue, queueEngine } from '../engine/io-queue.js';
 import { threadPool } from '../engine/threadpool.js';
@@ -14,6 +15,10 @@ import { createReadStream, type ReadStreamOptions } from './read-stream.js';
 import { accessError, accessRefusals, notAFileError, openError, refuseNonFile, type AccessRefusals } from './open-errors.js';
 import { closing, watchUnclosed } from './unclosed.js';
 import { pieceLimit, totalLength, transferAll, withBytesWritten } from './transfer.js';
+import { allocate, truncate, type AllocateOptions } from './size-ops.js';
+import { readFile, writeFile } from './whole-file.js';
+import { writeAt, type WriteAtOptions } from './write-at.js';
+import { createWriteStream, type AioWriteStream, type WriteStreamOptions } from './write-stream.js';
 import type { Readable } from 'node:stream';
 
 const openAsync = promisify(fs.open);
@@ -40,6 +45,20 @@ export interface OpenOptions {
   /** The AIO queue to use (default: this thread's {@link IoQueue.default}). */
   queue?: IoQueue;
 }
+
+/**
+ * @internal runs `fn`, an operation on `file`'s fd that no engine carries
+ * (ftruncate, fallocate), holding the file open: close() waits for it, and it
+ * is refused once the file is closing. Not exported from the package root.
+ */
+export let holdOpen: <T>(file: AioFile, syscall: string, fn: (io: HeldIo) => Promise<T>) => Promise<T>;
+
+/**
+ * @internal submits one request of a held file (see {@link holdOpen}) to its
+ * engine: no closing check, as the hold keeps the fd open, and no alignment
+ * check, as the helpers that use it build aligned requests themselves.
+ */
+export type HeldIo = (op: EngineOp, data: EngineData, position: number, opts?: RequestOptions) => Promise<number>;
 
 /**
  * A file or block device opened for asynchronous I/O, like
@@ -162,20 +181,46 @@ export class AioFile implements AsyncDisposable {
   }
 
   /**
-   * Reserves `length` bytes at `offset` (fallocate mode 0), extending the
-   * file if needed, so that writes there do not allocate.
+   * fallocate(2) on `length` bytes at `offset`, on the thread pool. The
+   * default mode reserves the blocks, extending the file if needed, so that
+   * writes there do not allocate; see {@link AllocateOptions} for the others.
+   * @throws AioError `EOPNOTSUPP` where the file system has no such mode
    */
-  async allocate(offset: number, length: number): Promise<void> {
-    checkOffset(offset, 'offset');
-    checkCount(length, 'length', 1, Number.MAX_SAFE_INTEGER);
-    const err = this.#closedError('fallocate');
-    if (err) throw err;
-    this.#inFlight++;
-    try {
-      await fallocate(this.fd, 0, offset, length);
-    } finally {
-      this.#release();
-    }
+  allocate(offset: number, length: number, options?: AllocateOptions): Promise<void> {
+    return allocate(this, offset, length, options);
+  }
+
+  /** Sets the file's size to `len` bytes (ftruncate, on the thread pool), as `FileHandle.truncate`. */
+  truncate(len = 0): Promise<void> {
+    return truncate(this, len);
+  }
+
+  /** {@link fsync} under the name Node's FileHandle uses. */
+  sync(): Promise<void> {
+    return this.fsync();
+  }
+
+  /** {@link fdatasync} under the name Node's FileHandle uses. */
+  datasync(): Promise<void> {
+    return this.fdatasync();
+  }
+
+  /**
+   * The whole file (up to the size fstat gives when it starts), read in
+   * aligned pieces of a few MiB with several in flight. The Buffer is a view
+   * of aligned memory; no encoding is applied.
+   */
+  readFile(): Promise<Buffer> {
+    return readFile(this);
+  }
+
+  /**
+   * Replaces the file's contents with `data` (a string is written as UTF-8):
+   * writes it from position 0 in aligned pieces, the tail padded to the
+   * alignment, then truncates the file to exactly `data`'s length.
+   */
+  writeFile(data: string | ArrayBufferView): Promise<void> {
+    return writeFile(this, data);
   }
 
   /**
@@ -219,11 +264,32 @@ export class AioFile implements AsyncDisposable {
   }
 
   /**
+   * Writes `data` (a string as UTF-8) at any `position`, aligned or not, and
+   * resolves to its length. An aligned range from aligned memory is one
+   * write; otherwise the aligned span around it is written from a copy, after
+   * reading the partial blocks at its edges (one read each, in parallel), and
+   * a span that ends past the end of the file is cut back with ftruncate.
+   * Overlapping writeAts land in call order and never lose each other's bytes.
+   * docs/filehandle.md gives the cost.
+   */
+  writeAt(position: number, data: string | ArrayBufferView, opts?: WriteAtOptions): Promise<number> {
+    return writeAt(this, position, data, opts);
+  }
+
+  /**
    * A Readable of the bytes [start, end] that keeps `depth` aligned reads in
    * flight ahead of the consumer (see {@link createReadStream}).
    */
   createReadStream(options?: ReadStreamOptions): Readable {
     return createReadStream(this, options);
+  }
+
+  /**
+   * A Writable that writes at `start` in aligned chunks with `depth` writes
+   * in flight behind the producer (see {@link createWriteStream}).
+   */
+  createWriteStream(options?: WriteStreamOptions): AioWriteStream {
+    return createWriteStream(this, options);
   }
 
   /**
@@ -296,6 +362,24 @@ export class AioFile implements AsyncDisposable {
     }
   }
 
+  static {
+    holdOpen = (file, syscall, fn) => file.#hold(syscall, fn);
+  }
+
+  readonly #heldIo: HeldIo = (op, data, position, opts) => this.#submit(op, data, position, opts);
+
+  /** Runs `fn` (several requests, or an operation outside the engine) holding the file open: close() waits for it. */
+  async #hold<T>(syscall: string, fn: (io: HeldIo) => Promise<T>): Promise<T> {
+    const err = this.#closedError(syscall);
+    if (err) throw err;
+    this.#inFlight++;
+    try {
+      return await fn(this.#heldIo);
+    } finally {
+      this.#release();
+    }
+  }
+
   #vectored(bufs: readonly ArrayBufferView[], position: number, opts: RequestOptions | undefined,
     op: 'readv' | 'writev'): Promise<number> {
     let views: ArrayBufferView[];
@@ -357,13 +441,13 @@ export class AioFile implements AsyncDisposable {
 function readRequestOptions(opts: RequestOptions | undefined): RequestOptions | undefined {
   if (opts === undefined || opts === null) return undefined;
   if (typeof opts !== 'object') throw argTypeError(`opts must be an object, got ${typeof opts}`);
-  const { signal, flags } = opts;
+  const { signal, flags, priority } = opts;
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || !('aborted' in signal) ||
     typeof signal.addEventListener !== 'function')) {
     throw argTypeError(`opts.signal must be an AbortSignal, got ${signal === null ? 'null' : typeof signal}`);
   }
   if (flags !== undefined) checkCount(flags, 'opts.flags', 0, 0xffffffff);
-  return { signal, flags };
+  return { signal, flags, priority: priority === undefined ? undefined : encodeIoPriority(priority, 'opts.priority').priority };
 }
 
 /**

@@ -148,3 +148,18 @@ export function randomFile(t: { skip(reason: string): void; after(fn: () => void
   t.after(() => fs.rmSync(path, { force: true }));
   return { path, data };
 }
+
+/**
+ * A path for a new file of one test in the disk folder, removed after it;
+ * undefined (with the test skipped, its reason printed) where there is none.
+ */
+export function scratchPath(t: { skip(reason: string): void; after(fn: () => void): void }, name?: string): string | undefined {
+  const { skip } = diskDir();
+  if (skip) {
+    t.skip(skip);
+    return undefined;
+  }
+  const p = tempPath(name);
+  t.after(() => fs.rmSync(p, { force: true }));
+  return p;
+}

@@ -24,8 +24,10 @@ import path from 'node:path';
 import fc from 'fast-check';
 import {
   AioError, AioFile, DEFAULT_ALIGNMENT, IoContext, IoQueue, Iocb, POLL, allocAligned, errnoName, eventfd, eventfdRead,
-  isAddressAligned, open,
+  BufferPool, isAddressAligned, open,
 } from '../../src/index.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 const dir = process.argv[2]!;
 const RUNS = Number(process.argv[3] ?? 2000);
@@ -46,6 +48,10 @@ const openFile = await open(filePath, 'r+');
 const closedFile = await open(filePath, 'r');
 await closedFile.close();
 const bufferedFile = await open(filePath, 'r+', { direct: false });
+// The write side changes sizes: it gets files of its own, so that the probe at the end still reads.
+const scratchPath = path.join(dir, `fuzz-scratch-${process.pid}`);
+const scratchFile = await open(scratchPath, 'w+');
+const scratchBuffered = await open(scratchPath, 'r+', { direct: false });
 const liveCtx = IoContext.setup(64);
 const deadCtx = IoContext.setup(4);
 deadCtx.destroy();
@@ -346,6 +352,36 @@ await runAsync('AioFile.fsync/fdatasync', one(fileArb, fc.boolean(), anyArgs), (
   which ? (f as AioFile).fsync(...(args as [])) : (f as AioFile).fdatasync(...(args as [])));
 await runAsync('AioFile.allocate', one(fileArb, sizeArb, sizeArb), (f, o, l) => (f as AioFile).allocate(o as number, l as number));
 await runAsync('AioFile.readAt', one(fileArb, numberArb, sizeArb, optsArb), (f, p, l, o) => (f as AioFile).readAt(p as number, l as number, o as object));
+// The write side, on the scratch files; valid positions and lengths stay under 1 MiB.
+const writeFileArb = fc.constantFrom(scratchFile, closedFile, scratchBuffered);
+const modeArb = fc.oneof(fc.constantFrom('default', 'keepSize', 'punchHole', 'zeroRange'), fc.anything());
+const dataArb = fc.oneof(bufferArb, fc.string({ maxLength: 5000 }), fc.anything());
+await runAsync('AioFile.allocate(mode)', one(writeFileArb, smallSizeArb, smallSizeArb, fc.oneof(fc.record({ mode: modeArb }, { requiredKeys: [] }), fc.anything())),
+  (f, o, l, m) => (f as AioFile).allocate(o as number, l as number, m as object));
+await runAsync('AioFile.truncate', one(writeFileArb, smallSizeArb), (f, l) => (f as AioFile).truncate(l as number));
+await runAsync('AioFile.sync/datasync', one(writeFileArb, fc.boolean()), (f, which) => (which ? (f as AioFile).sync() : (f as AioFile).datasync()));
+await runAsync('AioFile.writeAt', one(writeFileArb, smallSizeArb, dataArb, optsArb), (f, p, d, o) =>
+  (f as AioFile).writeAt(p as number, d as Buffer, o as object));
+await runAsync('AioFile.writeFile/readFile', one(writeFileArb, dataArb), async (f, d) => {
+  await (f as AioFile).writeFile(d as Buffer);
+  return (f as AioFile).readFile();
+}, Math.min(RUNS, 300));
+const writeStreamOptsArb: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant(undefined),
+  fc.record({
+    start: smallSizeArb, chunkSize: numberArb, depth: numberArb, flush: fc.oneof(fc.boolean(), fc.anything()), signal: signalArb,
+    highWaterMark: numberArb, pool: fc.oneof(fc.constant(null).map(() => new BufferPool(1 << 20)), fc.anything()),
+  }, { requiredKeys: [] }),
+  fc.anything(),
+);
+// The data are bytes or strings: what Writable.write itself refuses (a detached view, say) is Node's business.
+const streamDataArb = fc.oneof(fc.integer({ min: 0, max: 70000 }).map((n) => Buffer.alloc(n, 1)), fc.string({ maxLength: 3000 }));
+await runAsync('AioFile.createWriteStream', one(writeFileArb, writeStreamOptsArb, streamDataArb), (f, o, d) =>
+  pipeline(Readable.from([d]), (f as AioFile).createWriteStream(o as object)), Math.min(RUNS, 300));
+run('new BufferPool', one(numberArb, fc.oneof(fc.record({ alignment: numberArb, maxFree: numberArb }, { requiredKeys: [] }), fc.anything())),
+  (n, o) => new BufferPool(n as number, o as object));
+const pool = new BufferPool(4096);
+run('BufferPool.release', one(fc.oneof(bufferArb, fc.constant(null).map(() => pool.acquire()), fc.anything())), (b) => pool.release(b as Buffer));
 const streamOptsArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(undefined),
   fc.record({ start: numberArb, end: numberArb, chunkSize: numberArb, depth: numberArb, signal: signalArb }, { requiredKeys: [] }),
@@ -367,6 +403,9 @@ const probe = allocAligned(4096);
 const n = await openFile.read(probe, 0);
 await openFile.close();
 await bufferedFile.close();
+await scratchFile.close();
+await scratchBuffered.close();
+fs.rmSync(scratchPath, { force: true });
 liveCtx.destroy();
 await liveQueue.close();
 fs.closeSync(directFd);
