@@ -94,7 +94,8 @@ export async function writeAt(file: AioFile, position: number, data: string | Ar
     if (signal?.aborted) throw abortError(signal);
     if (bytes.byteLength === 0) return 0;
     const s = stateOf(file);
-    while (s.gate) await s.gate.promise;
+    // A failed cut fails the writeAts that padded, not those that waited for it.
+    while (s.gate) await s.gate.promise.catch(() => undefined);
     s.running++;
     s.furthest = Math.max(s.furthest, position + bytes.byteLength);
     let padder = false;
