@@ -5,7 +5,7 @@ export type FileError = AioError & { path: string };
 
 /** The AioError for `errno` from `syscall` on `path`, with what is known about the cause. */
 export function fileError(errno: number, syscall: string, path: string, hint?: string): FileError {
-  return Object.assign(new AioError(errno, syscall, hint), { path });
+  return new AioError(errno, syscall, hint, path) as FileError;
 }
 
 /** `err` as a FileError on `path`: an AioError from the addon is rebuilt with the hint; anything else passes. */
