@@ -15,6 +15,7 @@ export { AioFile, open, type OpenOptions } from './file/aio-file.js';
 export type { AllocateMode, AllocateOptions } from './file/size-ops.js';
 export type { Alignment } from './file/alignment.js';
 export { createReadStream, type ReadStreamOptions } from './file/read-stream.js';
-export { createWriteStream, type AioWriteStream, type WriteStreamOptions } from './file/write-stream.js';
+export { createWriteStream } from './file/create-write-stream.js';
+export type { AioWriteStream, WriteStreamOptions } from './file/write-stream.js';
 export type { WriteAtOptions } from './file/write-at.js';
 export { BufferPool, type BufferPoolOptions } from './core/buffer-pool.js';

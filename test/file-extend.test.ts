@@ -4,30 +4,19 @@
  * blocks are really allocated (st.blocks), and later writes inside land
  * without changing the size.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { open, allocAligned, AioError } from '../src/index.js';
-import { diskDir, tempPath } from './helpers/disk.js';
+import { scratchPath } from './helpers/disk.js';
 
 const MiB = 1 << 20;
-
-function pathOrSkip(t: TestContext, name: string): string | undefined {
-  const { skip } = diskDir();
-  if (skip) {
-    t.skip(skip);
-    return undefined;
-  }
-  const p = tempPath(name);
-  t.after(() => fs.rmSync(p, { force: true }));
-  return p;
-}
 
 /** Bytes allocated on disk, from st_blocks (always 512-byte units). */
 const allocated = (p: string): number => fs.statSync(p).blocks * 512;
 
 test('open(path, "w+", { size }) creates a file of that size with its blocks allocated', async (t) => {
-  const p = pathOrSkip(t, 'extend-size');
+  const p = scratchPath(t, 'extend-size');
   if (!p) return;
   const size = 4 * MiB;
   const file = await open(p, 'w+', { size });
@@ -48,7 +37,7 @@ test('open(path, "w+", { size }) creates a file of that size with its blocks all
 });
 
 test('{ size } on an existing larger file neither shrinks nor clears it; a larger size extends it', async (t) => {
-  const p = pathOrSkip(t, 'extend-existing');
+  const p = scratchPath(t, 'extend-existing');
   if (!p) return;
   const content = Buffer.alloc(3 * 4096, 0x11);
   fs.writeFileSync(p, content);
@@ -68,7 +57,7 @@ test('{ size } on an existing larger file neither shrinks nor clears it; a large
 });
 
 test('allocate(offset, length) past the end extends the file and allocates the blocks', async (t) => {
-  const p = pathOrSkip(t, 'extend-allocate');
+  const p = scratchPath(t, 'extend-allocate');
   if (!p) return;
   const file = await open(p, 'w+');
   t.after(() => file.close());
@@ -113,7 +102,7 @@ test('allocate(offset, length) past the end extends the file and allocates the b
 });
 
 test('allocate rejects bad ranges and files not open for writing', async (t) => {
-  const p = pathOrSkip(t, 'extend-bad');
+  const p = scratchPath(t, 'extend-bad');
   if (!p) return;
   fs.writeFileSync(p, '');
   const file = await open(p, 'r');
@@ -140,7 +129,7 @@ test('allocate rejects bad ranges and files not open for writing', async (t) => 
 });
 
 test('allocate() runs off the event loop, and close() waits for an allocate in flight', async (t) => {
-  const path = pathOrSkip(t, 'alloc-async');
+  const path = scratchPath(t, 'alloc-async');
   if (!path) return;
   const file = await open(path, 'w+');
   const size = 256 * 1024 * 1024;

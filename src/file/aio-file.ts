@@ -17,8 +17,9 @@ import { closing, watchUnclosed } from './unclosed.js';
 import { pieceLimit, totalLength, transferAll, withBytesWritten } from './transfer.js';
 import { allocate, truncate, type AllocateOptions } from './size-ops.js';
 import { readFile, writeFile } from './whole-file.js';
+import { registerHold, type HeldIo } from './file-hold.js';
 import { writeAt, type WriteAtOptions } from './write-at.js';
-import { createWriteStream, type AioWriteStream, type WriteStreamOptions } from './write-stream.js';
+import { makeWriteStream, type AioWriteStream, type WriteStreamOptions } from './write-stream.js';
 import type { Readable } from 'node:stream';
 
 const openAsync = promisify(fs.open);
@@ -45,20 +46,6 @@ export interface OpenOptions {
   /** The AIO queue to use (default: this thread's {@link IoQueue.default}). */
   queue?: IoQueue;
 }
-
-/**
- * @internal runs `fn`, an operation on `file`'s fd that no engine carries
- * (ftruncate, fallocate), holding the file open: close() waits for it, and it
- * is refused once the file is closing. Not exported from the package root.
- */
-export let holdOpen: <T>(file: AioFile, syscall: string, fn: (io: HeldIo) => Promise<T>) => Promise<T>;
-
-/**
- * @internal submits one request of a held file (see {@link holdOpen}) to its
- * engine: no closing check, as the hold keeps the fd open, and no alignment
- * check, as the helpers that use it build aligned requests themselves.
- */
-export type HeldIo = (op: EngineOp, data: EngineData, position: number, opts?: RequestOptions) => Promise<number>;
 
 /**
  * A file or block device opened for asynchronous I/O, like
@@ -119,6 +106,7 @@ export class AioFile implements AsyncDisposable {
     this.#engine = engine;
     this.engine = engine.name;
     this.#pieceMax = pieceLimit(alignment);
+    registerHold(this, (syscall, fn) => this.#hold(syscall, fn));
     this.#cannotRead = refusals?.read;
     this.#cannotWrite = refusals?.write;
     watchUnclosed(this, fd, path);
@@ -286,10 +274,10 @@ export class AioFile implements AsyncDisposable {
 
   /**
    * A Writable that writes at `start` in aligned chunks with `depth` writes
-   * in flight behind the producer (see {@link createWriteStream}).
+   * in flight behind the producer (see the package root's `createWriteStream`).
    */
   createWriteStream(options?: WriteStreamOptions): AioWriteStream {
-    return createWriteStream(this, options);
+    return makeWriteStream(this, options);
   }
 
   /**
@@ -360,10 +348,6 @@ export class AioFile implements AsyncDisposable {
     } finally {
       this.#release();
     }
-  }
-
-  static {
-    holdOpen = (file, syscall, fn) => file.#hold(syscall, fn);
   }
 
   readonly #heldIo: HeldIo = (op, data, position, opts) => this.#submit(op, data, position, opts);

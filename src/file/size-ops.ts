@@ -9,7 +9,8 @@ import { promisify } from 'node:util';
 import { fallocate } from '../core/file-facts.js';
 import { argRangeError, argTypeError, argValueError, checkCount, checkOffset } from '../core/validate.js';
 import { fileError, onFile } from './file-error.js';
-import { holdOpen, type AioFile } from './aio-file.js';
+import type { AioFile } from './aio-file.js';
+import { holdOpen } from './file-hold.js';
 
 const ftruncateAsync = promisify(fs.ftruncate);
 

@@ -8,7 +8,7 @@ import { BufferPool } from '../core/buffer-pool.js';
 import { encodeIoPriority, type IoPriority } from '../core/ioprio.js';
 import { argRangeError, argTypeError, argValueError, checkCount, checkOffset, shown } from '../core/validate.js';
 import { abortError } from '../engine/backend.js';
-import { AioFile, open } from './aio-file.js';
+import type { AioFile } from './aio-file.js';
 import { shortWrite } from './file-error.js';
 
 /** Options of {@link createWriteStream}. */
@@ -33,6 +33,14 @@ export interface WriteStreamOptions {
   flags?: string | number;
 }
 
+/** A path to open when the stream starts, and how: what {@link createWriteStream} makes of a path. */
+export interface PathTarget {
+  path: string;
+  open(flags: string | number): Promise<AioFile>;
+}
+
+const isPathTarget = (t: AioFile | PathTarget): t is PathTarget => typeof (t as Partial<PathTarget>).open === 'function';
+
 /** The most memory one stream may have in flight. */
 const MAX_WRITE_BEHIND = 256 << 20;
 
@@ -55,7 +63,7 @@ const REFUSED: Record<string, string> = {
  * the file is open (`file` is then set).
  */
 export class AioWriteStream extends Writable {
-  readonly #path: string | undefined;
+  readonly #opener: PathTarget | undefined;
   readonly #flags: string | number;
   #file: AioFile | undefined;
   readonly #start: number;
@@ -79,10 +87,10 @@ export class AioWriteStream extends Writable {
   readonly #onAbort = (): void => void this.destroy(abortError(this.#signal!));
 
   /** @internal use {@link createWriteStream} */
-  constructor(target: AioFile | string, options: WriteStreamOptions, hwm: number) {
+  constructor(target: AioFile | PathTarget, options: WriteStreamOptions, hwm: number) {
     super({ highWaterMark: hwm, decodeStrings: true });
-    this.#path = typeof target === 'string' ? target : undefined;
-    this.#file = typeof target === 'string' ? undefined : target;
+    this.#opener = isPathTarget(target) ? target : undefined;
+    this.#file = isPathTarget(target) ? undefined : target;
     this.#flags = options.flags ?? 'w+';
     this.#start = options.start ?? 0;
     this.#asked = options.chunkSize;
@@ -108,7 +116,7 @@ export class AioWriteStream extends Writable {
 
   override _construct(callback: (err?: Error | null) => void): void {
     if (this.#file) return callback();
-    open(this.#path!, this.#flags).then((file) => {
+    this.#opener!.open(this.#flags).then((file) => {
       this.#file = file; // set first, so that _destroy closes it if the set-up fails
       this.#setUp(file);
     }).then(() => {
@@ -151,7 +159,7 @@ export class AioWriteStream extends Writable {
     this.#settleAll().then(async () => {
       if (this.#staging) this.#pool?.release(this.#staging);
       this.#staging = undefined;
-      if (this.#path !== undefined && this.#file) await this.#file.close();
+      if (this.#opener && this.#file) await this.#file.close();
     }).then(() => callback(this.#landedError(err)), (closeErr: Error) => callback(this.#landedError(err ?? closeErr)));
   }
 
@@ -246,7 +254,7 @@ export class AioWriteStream extends Writable {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#flush) await file.datasync();
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    if (this.#path !== undefined) await file.close();
+    if (this.#opener) await file.close();
   }
 
   /**
@@ -286,26 +294,11 @@ export class AioWriteStream extends Writable {
 }
 
 /**
- * A Writable that writes what it is given to `target` (an AioFile, or a path
- * opened with `flags`, default `'w+'`, and closed at the end) from `start`,
- * in aligned chunks with up to `depth` writes in flight behind the producer.
- *
- * - The file gets exactly the bytes written: the last block is padded to
- *   the alignment and the file then cut to the exact length, or, where the
- *   file already had bytes there, merged with them (read-modify-write).
- * - `finish` means every byte has landed and, unless `flush: false`, been
- *   fdatasynced.
- * - On destroy or abort, the writes in flight complete, nothing is written
- *   after them, and the error says (and `bytesWritten` counts) how many bytes
- *   landed.
- *
- * Memory: `depth + 1` chunk buffers from the pool, and the Writable's buffer
- * of `highWaterMark` bytes.
+ * Checks the options and makes the stream over an AioFile or a path target;
+ * see {@link createWriteStream}.
+ * @internal
  */
-export function createWriteStream(target: AioFile | string, options: WriteStreamOptions = {}): AioWriteStream {
-  if (!(target instanceof AioFile) && (typeof target !== 'string' || target.length === 0)) {
-    throw argTypeError(`target must be an AioFile or a non-empty path, got ${shown(target)}`);
-  }
+export function makeWriteStream(target: AioFile | PathTarget, options: WriteStreamOptions = {}): AioWriteStream {
   if (options === null || typeof options !== 'object') throw argTypeError(`options must be an object, got ${shown(options)}`);
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined || KNOWN.has(key)) continue;
@@ -324,7 +317,7 @@ export function createWriteStream(target: AioFile | string, options: WriteStream
     throw argTypeError(`options.pool must be a BufferPool, got ${shown(options.pool)}`);
   }
   if (options.priority !== undefined) encodeIoPriority(options.priority, 'options.priority');
-  if (options.flags !== undefined && typeof target !== 'string') {
+  if (options.flags !== undefined && !isPathTarget(target)) {
     throw argValueError('options.flags applies to a path; an AioFile is open already');
   }
   const hwm = options.highWaterMark === undefined
