@@ -76,7 +76,6 @@ class FreshMemory {
 const tick = (): Promise<void> => new Promise((r) => process.nextTick(r));
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** Lets finalizers run: a few collections with turns of the event loop between. */
 /** Collects until `done()` or 20 rounds: finalizers run in a task after the collection that found their object. */
 async function settleFinalizers(done: () => boolean): Promise<void> {
   for (let i = 0; i < 20 && !done(); i++) {
@@ -275,4 +274,94 @@ test('gc: a buffer detached (transferred) before its request reaches the kernel 
   } finally {
     await f.close();
   }
+});
+
+/** Allocates and collects for a while, so that memory freed too early would be handed out again. */
+async function churn(fresh: FreshMemory, size: number, alignment: number): Promise<void> {
+  for (let i = 0; i < 6; i++) {
+    forceGC();
+    fresh.allocate(32, size, alignment);
+    await immediate();
+  }
+}
+
+test('destroy() with reads and writes of dropped buffers in the kernel: it waits for them, and no freed memory is written', { skip, timeout: 120_000 }, async (t) => {
+  const fd = fs.openSync(patternFile(), fs.constants.O_RDONLY | fs.constants.O_DIRECT);
+  const out = tempPath('destroy-writes');
+  const wfd = fs.openSync(out, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_DIRECT, 0o600);
+  t.after(() => {
+    fs.closeSync(fd);
+    fs.closeSync(wfd);
+    fs.rmSync(out, { force: true });
+  });
+  fs.ftruncateSync(wfd, 64 * READ);
+  const fresh = new FreshMemory();
+  const finalized = { n: 0 };
+  const registry = new FinalizationRegistry<null>(() => finalized.n++);
+  let submitted = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const ctx = IoContext.setup(512);
+    submitted += submitDropped(ctx, fd, 900 + round, registry);
+    // Writes from dropped buffers too, into a file of their own.
+    ((): void => {
+      const writes = Array.from({ length: 64 }, (_, i) => {
+        const buf = allocAligned(READ);
+        pattern(WRITE_MARK, i * READ, READ).copy(buf);
+        registry.register(buf, null);
+        return new Iocb().prepPwrite(wfd, buf, i * READ);
+      });
+      let n = 0;
+      while (n < writes.length) n += ctx.submit(writes.slice(n));
+      submitted += n;
+    })();
+    assert.ok(ctx.inFlight > 0, 'nothing in flight to destroy');
+    ctx.destroy(); // with everything still in the kernel, or just finished there
+    assert.equal(ctx.inFlight, 0);
+    await churn(fresh, READ, 4096);
+  }
+  const tainted = fresh.tainted(DISK_MARK) + fresh.tainted(WRITE_MARK);
+  assert.equal(tainted, 0, `${tainted} fresh allocations hold bytes of the disk or of the writes: the kernel wrote into, or read from, freed buffers`);
+  // The writes all landed, whole: destroy() waited for them.
+  assert.ok(fs.readFileSync(out).equals(pattern(WRITE_MARK, 0, 64 * READ)), 'the file does not hold exactly what was written before destroy()');
+  // And once destroyed, nothing stays pinned.
+  await settleFinalizers(() => finalized.n === submitted);
+  assert.equal(finalized.n, submitted, `only ${finalized.n} of ${submitted} buffers were collected after destroy()`);
+});
+
+test('AioFile.close() and IoQueue.close() with reads and writes of dropped buffers in flight: every request completes, no freed memory is written', { skip, timeout: 120_000 }, async (t) => {
+  const out = tempPath('close-writes');
+  t.after(() => fs.rmSync(out, { force: true }));
+  const fresh = new FreshMemory();
+  const finalized = { n: 0 };
+  const registry = new FinalizationRegistry<null>(() => finalized.n++);
+  let dropped = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const q = new IoQueue({ depth: 128 });
+    const r = await open(patternFile(), 'r', { queue: q });
+    const w = await open(out, round === 0 ? 'w+' : 'r+', { queue: q, size: 64 * READ });
+    const results: Promise<number>[] = [];
+    for (const off of offsets(700 + round, 256, READ)) {
+      results.push(droppedRead(r, off, registry));
+      dropped++;
+    }
+    for (let i = 0; i < 64; i++) {
+      results.push(droppedWrite(w, i * READ, READ));
+      dropped++;
+    }
+    // Close everything at once, in the same tick as the requests: the
+    // files wait for their requests, the queue for the files'.
+    const closed = Promise.all([r.close(), w.close(), q.close()]);
+    await churn(fresh, READ, r.alignment.memory);
+    assert.deepEqual(await Promise.all(results), new Array(256 + 64).fill(READ), 'a request did not complete whole');
+    await closed;
+    assert.equal(q.stats().inFlight, 0);
+    assert.equal(q.stats().queued, 0);
+    await churn(fresh, READ, r.alignment.memory);
+  }
+  const tainted = fresh.tainted(DISK_MARK) + fresh.tainted(WRITE_MARK);
+  assert.equal(tainted, 0, `${tainted} fresh allocations hold bytes of the disk or of the writes`);
+  assert.ok(fs.readFileSync(out).equals(pattern(WRITE_MARK, 0, 64 * READ)), 'the writes made before close() did not all land');
+  // droppedWrite's buffers are not registered; the reads' are.
+  await settleFinalizers(() => finalized.n === dropped - ROUNDS * 64);
+  assert.equal(finalized.n, dropped - ROUNDS * 64, 'a buffer stayed pinned after close()');
 });
