@@ -41,9 +41,8 @@ test('IoQueue.default() is the same queue on every call, the one open() uses, an
   assert.equal(await again.read(allocAligned(4096), 0), 4096);
   assert.equal(second.stats().submitted, 1);
   await again.close();
-  const onClosed = await open(p, 'r', { queue: first });
-  await assert.rejects(onClosed.read(allocAligned(4096), 0), (err: unknown) => (err as { code?: string }).code === 'EBADF');
-  await onClosed.close();
+  assert.equal(first.closed, true);
+  await assert.rejects(open(p, 'r', { queue: first }), (err: unknown) => (err as { code?: string }).code === 'EBADF');
 });
 
 test('each thread has its own default queue, with its own context', { timeout: 20_000 }, async () => {
