@@ -8,7 +8,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { getEventListeners, setMaxListeners } from 'node:events';
+import { getEventListeners } from 'node:events';
 import { randomFillSync } from 'node:crypto';
 import { open, allocAligned, AioError, IoQueue, RWF, type AioFile, type OpenOptions } from '../src/index.js';
 import path from 'node:path';
@@ -156,6 +156,7 @@ test('requests sharing one signal put one listener on it, and leave none behind'
     const reads = bufs.map((b, i) => file.read(b, (i % BLOCKS) * BLOCK, { signal }));
     // One listener per request made n requests on a signal cost O(n²) (the
     // signal searches its list on every removal): 40,000 reads took 12 s.
+    // The count is the check; a wall-clock ratio was one too, and flaked.
     assert.equal(getEventListeners(signal, 'abort').length, 1, `${file.engine}: one listener for 1,000 requests`);
     assert.deepEqual(await Promise.all(reads), new Array(1000).fill(BLOCK));
     bufs.forEach((b, i) => assert.ok(b.equals(data.subarray((i % BLOCKS) * BLOCK, (i % BLOCKS + 1) * BLOCK))));
@@ -170,42 +171,6 @@ test('requests sharing one signal put one listener on it, and leave none behind'
     assert.equal(getEventListeners(signal, 'abort').length, 0, `${file.engine}: none left after the abort`);
     await until(() => file.inFlight === 0, 'the file to drain');
   }
-});
-
-test('many requests sharing one signal complete in time linear in their number', async (t) => {
-  // On tmpfs with O_DIRECT (Linux 6.6+) a read is a memory copy inside
-  // io_submit: no disk whose latency spikes could bend the ratio below.
-  let shm: string;
-  try {
-    shm = fs.mkdtempSync('/dev/shm/linux-aio-abort-');
-  } catch {
-    return t.skip('no /dev/shm');
-  }
-  t.after(() => fs.rmSync(shm, { recursive: true, force: true }));
-  const p = path.join(shm, 'f');
-  fs.writeFileSync(p, Buffer.alloc(BLOCKS * BLOCK, 1));
-  let file: AioFile;
-  try {
-    file = await open(p, 'r');
-  } catch (err) {
-    return t.skip(`tmpfs refuses O_DIRECT here (Linux < 6.6?): ${String(err)}`);
-  }
-  t.after(() => file.close());
-  const buf = allocAligned(BLOCK, file.alignment.memory);
-  const readAll = async (n: number): Promise<number> => {
-    const { signal } = new AbortController();
-    setMaxListeners(n + 10, signal); // (as a caller of the old code would have had to)
-    const start = performance.now();
-    const reads = Array.from({ length: n }, (_, i) => file.read(buf, (i % BLOCKS) * BLOCK, { signal }));
-    await Promise.all(reads);
-    return performance.now() - start;
-  };
-  await readAll(2000);
-  const small = Math.min(await readAll(3000), await readAll(3000), await readAll(3000));
-  const large = Math.min(await readAll(24_000), await readAll(24_000));
-  t.diagnostic(`3,000 reads on one signal: ${small.toFixed(1)} ms; 24,000: ${large.toFixed(1)} ms`);
-  // Linear is 8 times; the quadratic removal this guards against was 64.
-  assert.ok(large < 24 * small + 100, `24,000 reads took ${large.toFixed(1)} ms, 3,000 took ${small.toFixed(1)} ms`);
 });
 
 test('aborting a read in the kernel rejects at once; the data still lands in its buffer', async (t) => {
