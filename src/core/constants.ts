@@ -1,11 +1,14 @@
-/** Request opcodes, with the kernel's values (`IOCB_CMD_*` in linux/aio_abi.h). */
+/**
+ * Request opcodes, with the kernel's values (`IOCB_CMD_*` in linux/aio_abi.h).
+ * `IOCB_CMD_NOOP` (6) is not here: the kernel has never implemented it and
+ * refuses it with `EINVAL`, so no `Iocb` can be prepared with it.
+ */
 export const Opcode = {
   PREAD: 0,
   PWRITE: 1,
   FSYNC: 2,
   FDSYNC: 3,
   POLL: 5,
-  NOOP: 6,
   PREADV: 7,
   PWRITEV: 8,
 } as const;
@@ -19,7 +22,11 @@ export type Opcode = (typeof Opcode)[keyof typeof Opcode];
  * with `EOPNOTSUPP`.
  */
 export const RWF = {
-  /** High-priority request, polled where the device supports it. */
+  /**
+   * High-priority (polled) request. Linux AIO accepts the flag and ignores
+   * it (fs/aio.c clears it, as nothing would poll for the completion); only
+   * io_uring with IORING_SETUP_IOPOLL polls.
+   */
   HIPRI: 0x01,
   /** Per-request O_DSYNC: the data is durable when the write completes. */
   DSYNC: 0x02,

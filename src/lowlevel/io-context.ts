@@ -82,7 +82,14 @@ export class IoContext implements Disposable {
   get maxEvents(): number {
     return this.#core.maxEvents;
   }
-  /** How many requests may be in flight at once (the kernel sizes its ring above `maxEvents`). */
+  /**
+   * The size of the kernel's completion ring (fs/aio.c doubles `maxEvents`,
+   * raises it to 8 per possible CPU and rounds it up to whole pages): no
+   * more requests than this can ever be in flight. The kernel always takes
+   * `maxEvents`; beyond that, `submit` may take fewer than `capacity -
+   * inFlight` (and answer EAGAIN) while other CPUs' per-CPU request
+   * counters hold some of the free slots.
+   */
   get capacity(): number {
     return this.#core.capacity;
   }
@@ -129,7 +136,7 @@ export class IoContext implements Disposable {
     }
     for (let i = 0; i < count; i++) {
       const cb = iocbs[i]!;
-      cb._slot = core.stage(i, cb, cb.opcode, cb.fd, cb.offset, cb._pin, cb.rwFlags, cb.eventfd, -1, cb.pollEvents);
+      cb._slot = core.stage(i, cb, cb.opcode, cb.fd, cb.offset, cb._pin, cb.rwFlags, cb.eventfd, cb._ioprio, cb.pollEvents);
     }
     let accepted: number;
     try {
@@ -241,9 +248,16 @@ export class IoContext implements Disposable {
 
   /**
    * io_cancel: asks the kernel to cancel `iocb`. Returns true when it was
-   * cancelled (its completion, usually with `res` = -ECANCELED, still
-   * arrives through `getEvents`), false when the kernel cannot cancel it:
-   * reads and writes of files and block devices run to completion.
+   * cancelled, false when the kernel cannot cancel it or it has already
+   * completed; either way its completion still arrives through `getEvents`
+   * or `waitEvents`. What Linux does, by opcode:
+   *
+   * - poll: cancelled; the completion's `res` is the events ready at that
+   *   moment, usually 0 (not -ECANCELED).
+   * - reads and writes of files and block devices, fsync, fdsync: `false`;
+   *   they run to completion. (Only a few special files, such as USB gadget
+   *   endpoints, can cancel a read or write, whose `res` is then their
+   *   driver's choice, usually -ECANCELED.)
    * @throws AioError `EINVAL` when `iocb` is not in flight on this context
    */
   cancel(iocb: Iocb): boolean {
