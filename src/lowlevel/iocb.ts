@@ -1,12 +1,14 @@
 import { Opcode } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
+import { encodeIoPriority, type IoPriority } from '../core/ioprio.js';
 import { checkCount, checkFd, checkOffset, checkView, checkViews } from '../core/validate.js';
 
 const UNPREPARED = -1;
 
 /**
  * One I/O request, libaio's `struct iocb`. Prepare it with one of the
- * `prep*` methods (which reset `rwFlags` and the eventfd but keep `data`),
+ * `prep*` methods (which reset `rwFlags`, `priority` and the eventfd but
+ * keep `data`, as libaio's `io_prep_*` clear the whole iocb but for it),
  * submit it with `IoContext.submit`, and find it again as `IoEvent.obj`.
  *
  * While it is in flight it cannot be prepared or submitted again, and the
@@ -22,6 +24,9 @@ export class Iocb {
   #offset = 0;
   #pollEvents = 0;
   #eventfd = -1;
+  #priority: Readonly<IoPriority> | undefined = undefined;
+  /** @internal `aio_reqprio` with IOCB_FLAG_IOPRIO, or -1 for the process's own priority */
+  _ioprio = -1;
   /** @internal the context it is in flight on */
   _context: object | undefined = undefined;
   /** @internal its slot there */
@@ -74,6 +79,33 @@ export class Iocb {
     this.#rwFlags = checkCount(flags, 'rwFlags', 0, 0xffffffff);
   }
 
+  /**
+   * The request's I/O priority (`aio_reqprio` with `IOCB_FLAG_IOPRIO`), or
+   * `undefined` (the default) for the submitting thread's own, as set by
+   * `ionice`. The kernel applies it to reads and writes; fsync, fdsync and
+   * poll ignore it. A `'realtime'` priority without `CAP_SYS_NICE` fails the
+   * submit with AioError `EPERM`.
+   * @example
+   * ```ts
+   * cb.priority = { class: 'idle' };                  // background scrub
+   * cb.priority = { class: 'best-effort', level: 0 }; // ahead of level 4
+   * ```
+   */
+  get priority(): Readonly<IoPriority> | undefined {
+    return this.#priority;
+  }
+  set priority(priority: IoPriority | undefined) {
+    this.#assertIdle();
+    if (priority === undefined) {
+      this.#priority = undefined;
+      this._ioprio = -1;
+      return;
+    }
+    const checked = encodeIoPriority(priority);
+    this.#priority = checked.priority;
+    this._ioprio = checked.value;
+  }
+
   /** Prepares a read of `buf.byteLength` bytes at `offset` into `buf` (io_prep_pread). */
   prepPread(fd: number, buf: ArrayBufferView, offset: number): this {
     return this.#prep(Opcode.PREAD, fd, checkView(buf), offset);
@@ -89,6 +121,20 @@ export class Iocb {
   /** Prepares a write at `offset` gathered from `bufs` in order (io_prep_pwritev). */
   prepPwritev(fd: number, bufs: readonly ArrayBufferView[], offset: number): this {
     return this.#prep(Opcode.PWRITEV, fd, checkViews(bufs), offset);
+  }
+  /** {@link prepPreadv} with per-request `RWF` flags (io_prep_preadv2). */
+  prepPreadv2(fd: number, bufs: readonly ArrayBufferView[], offset: number, flags: number): this {
+    const checked = checkCount(flags, 'flags', 0, 0xffffffff);
+    this.prepPreadv(fd, bufs, offset);
+    this.#rwFlags = checked;
+    return this;
+  }
+  /** {@link prepPwritev} with per-request `RWF` flags (io_prep_pwritev2). */
+  prepPwritev2(fd: number, bufs: readonly ArrayBufferView[], offset: number, flags: number): this {
+    const checked = checkCount(flags, 'flags', 0, 0xffffffff);
+    this.prepPwritev(fd, bufs, offset);
+    this.#rwFlags = checked;
+    return this;
   }
   /** Prepares an fsync of `fd` (io_prep_fsync). */
   prepFsync(fd: number): this {
@@ -131,6 +177,8 @@ export class Iocb {
     this.#pollEvents = 0;
     this.#rwFlags = 0;
     this.#eventfd = -1;
+    this.#priority = undefined;
+    this._ioprio = -1;
     return this;
   }
 
