@@ -8,6 +8,11 @@ export { allocAligned, isAddressAligned, DEFAULT_ALIGNMENT } from './core/memory
 export { Iocb } from './lowlevel/iocb.js';
 export { IoContext, type IoEvent, type IoContextOptions } from './lowlevel/io-context.js';
 export { eventfd, eventfdRead } from './core/eventfd.js';
+export {
+  ioQueueInit, ioQueueRelease, ioQueueRun, ioQueueWait, ioSetCallback, ioFsync, ioFdsync, ioPoll,
+  MissingCallbackError, type IoCallback,
+} from './lowlevel/callback-queue.js';
+export type { IoPriority, IoPriorityClass } from './core/ioprio.js';
 export { IoQueue, type IoQueueOptions, type IoQueueStats } from './engine/io-queue.js';
 export type { RequestOptions, EngineName } from './engine/backend.js';
 export type { IoPriority, IoPriorityClass } from './core/ioprio.js';
