@@ -28,7 +28,7 @@ function recorder(): { calls: Call[]; cb: IoCallback } {
   return { calls, cb: (ctx, iocb, res, res2) => void calls.push({ ctx, iocb, res, res2 }) };
 }
 
-test('ioQueueInit makes a context, ioQueueRelease destroys it; bad arguments throw', () => {
+test('ioQueueInit makes a context, ioQueueRelease destroys it; bad arguments throw', async () => {
   const ctx = ioQueueInit(4);
   assert.ok(ctx instanceof IoContext);
   assert.equal(ctx.maxEvents, 4);
@@ -45,6 +45,10 @@ test('ioQueueInit makes a context, ioQueueRelease destroys it; bad arguments thr
   assert.throws(() => ioSetCallback({} as never, () => {}), TypeError);
   assert.throws(() => ioSetCallback(new Iocb(), 'f' as never), TypeError);
   assert.throws(() => ioQueueRun(ctx), /destroyed/);
+  await assert.rejects(ioQueueWait(ctx, 10), /destroyed/);
+  const other = ioQueueInit(1);
+  await assert.rejects(ioQueueWait(other, 'soon' as never), TypeError);
+  ioQueueRelease(other);
 });
 
 test('ioQueueWait then ioQueueRun: each read calls its own callback once, with res and the bytes in place', async (t) => {

@@ -67,7 +67,9 @@ test(`fuzz: every export called ${RUNS.toLocaleString('en')}+ times with random 
     'IoContext.stats/getters', 'IoContext.destroy (destroyed)', 'eventfd', 'eventfdRead', 'new IoQueue', 'IoQueue.stats/default',
     'IoQueue.close', 'open', 'AioFile.read', 'AioFile.write', 'AioFile.readv', 'AioFile.writev', 'AioFile.fsync/fdatasync',
     'AioFile.allocate', 'AioFile.readAt', 'AioFile.createReadStream', 'AioFile.allocate(mode)', 'AioFile.truncate',
-    'AioFile.sync/datasync', 'AioFile.writeAt', 'new BufferPool', 'BufferPool.release', 'AioFile.stat', 'AioFile.close (closed)', 'AioFile.asyncDispose (closed)', 'new AioFile'];
+    'AioFile.sync/datasync', 'AioFile.writeAt', 'new BufferPool', 'BufferPool.release', 'AioFile.stat', 'AioFile.close (closed)', 'AioFile.asyncDispose (closed)', 'new AioFile',
+    'Iocb.priority=', 'Iocb.prepPreadv2/prepPwritev2', 'ioQueueInit/ioQueueRelease', 'ioQueueRelease (junk)', 'ioSetCallback',
+    'ioFsync/ioFdsync/ioPoll', 'ioQueueRun', 'ioQueueWait'];
   for (const name of expected) {
     assert.ok(report!.tallies[name], `${name} was not fuzzed`);
     assert.ok(report!.tallies[name]!.runs >= RUNS, `${name}: only ${report!.tallies[name]!.runs} calls`);

@@ -6,6 +6,7 @@
  */
 import { IoContext, type IoContextOptions, type IoEvent } from './io-context.js';
 import { Iocb } from './iocb.js';
+import { argTypeError, checkTimeout } from '../core/validate.js';
 
 /**
  * What {@link ioQueueRun} calls for each completion (libaio's
@@ -14,8 +15,13 @@ import { Iocb } from './iocb.js';
  */
 export type IoCallback = (ctx: IoContext, iocb: Iocb, res: number, res2: number) => void;
 
-/** A completion {@link ioQueueRun} could not hand to a callback; the event is in `event`. */
+/**
+ * A completion {@link ioQueueRun} could not hand to a callback (its Iocb's
+ * `data` is not a function); the event is in `event`, so nothing is lost.
+ */
 export class MissingCallbackError extends TypeError {
+  /** As for Node's errors about a value that is not allowed. */
+  readonly code = 'ERR_INVALID_ARG_VALUE';
   constructor(readonly event: IoEvent) {
     super(`a completed Iocb has no callback: its data is ${event.data === null ? 'null' : typeof event.data}, not a function (set it with ioSetCallback)`);
     this.name = 'MissingCallbackError';
@@ -71,17 +77,20 @@ export function ioQueueRun(ctx: IoContext): number {
 }
 
 /**
- * Node's io_queue_wait: waits from the event loop, without blocking it, until
- * a completion arrives or `timeoutMs` passes, then runs the callbacks of
- * every completion ready (as {@link ioQueueRun}). Resolves to how many ran:
- * 0 when the timeout expired first, or at once when nothing is in flight.
+ * Node's io_queue_wait: runs the callbacks of the completions that are ready
+ * (as {@link ioQueueRun}); when none is, first waits from the event loop,
+ * without blocking it, until one arrives or `timeoutMs` passes. Resolves to
+ * how many callbacks ran: 0 when the timeout expired first, or at once when
+ * nothing is in flight. Errors reject it as they make {@link ioQueueRun} throw.
  *
  * (libaio's io_queue_wait, left out of its header, calls io_getevents with
  * `nr` = 0, which returns at once without waiting.)
  */
 export async function ioQueueWait(ctx: IoContext, timeoutMs?: number): Promise<number> {
   checkContext(ctx);
-  if (ctx.inFlight === 0) return 0;
+  checkTimeout(timeoutMs);
+  const ready = ioQueueRun(ctx);
+  if (ready > 0 || ctx.inFlight === 0) return ready;
   const events = await ctx.waitEvents(1, ctx.capacity, timeoutMs);
   const errors: unknown[] = [];
   let ran = dispatch(ctx, events, errors);
@@ -140,11 +149,11 @@ function throwCollected(errors: unknown[]): void {
 }
 
 function checkContext(ctx: IoContext): IoContext {
-  if (!(ctx instanceof IoContext)) throw new TypeError('ctx must be an IoContext');
+  if (!(ctx instanceof IoContext)) throw argTypeError('ctx must be an IoContext');
   return ctx;
 }
 
 function checkArgs(iocb: Iocb, cb: IoCallback): void {
-  if (!(iocb instanceof Iocb)) throw new TypeError('iocb must be an Iocb');
-  if (typeof cb !== 'function') throw new TypeError(`cb must be a function, got ${typeof cb}`);
+  if (!(iocb instanceof Iocb)) throw argTypeError('iocb must be an Iocb');
+  if (typeof cb !== 'function') throw argTypeError(`cb must be a function, got ${typeof cb}`);
 }

@@ -24,7 +24,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import {
   AioError, AioFile, DEFAULT_ALIGNMENT, IoContext, IoQueue, Iocb, POLL, allocAligned, errnoName, eventfd, eventfdRead,
-  BufferPool, isAddressAligned, open,
+  BufferPool, isAddressAligned, open, ioQueueInit, ioQueueRelease, ioQueueRun, ioQueueWait, ioSetCallback, ioFsync, ioFdsync, ioPoll,
 } from '../../src/index.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -304,6 +304,42 @@ run('IoContext.stats/getters', one(ctxArb), (c) => {
   return [ctx.stats(), ctx.capacity, ctx.inFlight, ctx.maxEvents, ctx.reapMode, ctx.destroyed];
 });
 run('IoContext.destroy (destroyed)', one(fc.constant(deadCtx)), (c) => (c as IoContext).destroy());
+
+// The per-request priority and the flagged vectored preps.
+const priorityArb = fc.oneof(
+  fc.record({ class: fc.oneof(fc.constantFrom('realtime', 'best-effort', 'idle', 'none', ''), fc.anything()), level: numberArb }, { requiredKeys: [] }),
+  fc.anything(),
+);
+run('Iocb.priority=', one(priorityArb), (p) => {
+  new Iocb().priority = p as never;
+});
+run('Iocb.prepPreadv2/prepPwritev2', one(fc.boolean(), fdArb, bufferListArb, numberArb, numberArb), (read, fd, b, o, f) =>
+  read ? new Iocb().prepPreadv2(fd as number, b as Buffer[], o as number, f as number)
+    : new Iocb().prepPwritev2(fd as number, b as Buffer[], o as number, f as number));
+
+// libaio's callback layer. Its requests go to a context of their own, whose
+// completions (some of them polls that never fire) are taken after each call.
+const cbCtx = IoContext.setup(64);
+const cbArb: fc.Arbitrary<unknown> = fc.oneof(fc.constant(() => {}), fc.constant(() => { throw new AioError(5, 'fuzz'); }), fc.anything());
+const cbCtxArb = fc.oneof(fc.constantFrom(cbCtx, deadCtx), fc.anything());
+run('ioQueueInit/ioQueueRelease', one(
+  fc.oneof({ arbitrary: numberArb.filter((n) => !isValidCount(n, 1 << 20)), weight: 19 }, { arbitrary: fc.integer({ min: 1, max: 4096 }), weight: 1 }),
+), (n) => ioQueueRelease(ioQueueInit(n as number)));
+run('ioQueueRelease (junk)', one(fc.oneof(fc.constant(deadCtx), fc.anything())), (c) => ioQueueRelease(c as IoContext));
+run('ioSetCallback', one(fc.oneof(iocbArb, fc.anything()), cbArb), (i, f) => ioSetCallback(i as Iocb, f as never));
+run('ioFsync/ioFdsync/ioPoll', one(fc.integer({ min: 0, max: 2 }), cbCtxArb, fc.oneof(fc.constant(null).map(() => new Iocb()), fc.anything()), cbArb, fdArb, numberArb),
+  (which, c, i, f, fd, ev) => {
+    try {
+      if (which === 0) return ioFsync(c as IoContext, i as Iocb, f as never, fd as number);
+      if (which === 1) return ioFdsync(c as IoContext, i as Iocb, f as never, fd as number);
+      return ioPoll(c as IoContext, i as Iocb, f as never, fd as number, ev as number);
+    } finally {
+      cbCtx.getEvents(0, 64);
+    }
+  });
+run('ioQueueRun', one(fc.oneof(fc.constant(deadCtx), fc.anything())), (c) => ioQueueRun(c as IoContext));
+await runAsync('ioQueueWait', one(fc.oneof(fc.constant(deadCtx), fc.anything()), timeoutArb), (c, tmo) =>
+  ioQueueWait(c as IoContext, typeof tmo === 'number' && tmo > 5 ? 2 : (tmo === undefined ? 2 : tmo) as number));
 
 // eventfd.
 run('eventfd', one(numberArb), (n) => fs.closeSync(eventfd(n as number)));
