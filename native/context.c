@@ -242,11 +242,12 @@ static bool ensure_iov_arena(aio_ctx *ctx, size_t n) {
   return true;
 }
 
-/* IOCB_CMD_NOOP is left out: the kernel refuses it (EINVAL). */
+/* IOCB_CMD_NOOP is io_uring's no-op (the rows are shared); Linux AIO refuses
+ * it with EINVAL, so no public Iocb carries it. */
 static bool is_known_opcode(int64_t op) {
   switch (op) {
     case IOCB_CMD_PREAD: case IOCB_CMD_PWRITE: case IOCB_CMD_FSYNC: case IOCB_CMD_FDSYNC:
-    case IOCB_CMD_POLL: case IOCB_CMD_PREADV: case IOCB_CMD_PWRITEV:
+    case IOCB_CMD_POLL: case IOCB_CMD_NOOP: case IOCB_CMD_PREADV: case IOCB_CMD_PWRITEV:
       return true;
     default:
       return false;

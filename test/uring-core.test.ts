@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ContextCore } from '../src/core/context-core.js';
-import { URING_FALLOCATE, native } from '../src/core/native.js';
+import { URING_FALLOCATE, URING_NOP, native } from '../src/core/native.js';
 import { Opcode } from '../src/core/constants.js';
 import { AioError } from '../src/core/errors.js';
 import '../src/index.js'; // registers AioError with the addon
@@ -88,7 +88,7 @@ test('uring: read, write, readv, writev, fsync, fdatasync, fallocate and a NOP i
     ['fsync', Opcode.FSYNC, 0, undefined, 0, 0],
     ['fdatasync', Opcode.FDSYNC, 0, undefined, 0, 0],
     ['fallocate', URING_FALLOCATE, 0, undefined, 0, 1 << 20],
-    ['nop', Opcode.NOOP, 0, undefined, 0, 0],
+    ['nop', URING_NOP, 0, undefined, 0, 0],
   ];
   rows.forEach(([name, op, off, buf, flags, aux], i) => core.stage(i, name, op, fd, off, buf, flags, -1, -1, aux));
   assert.equal(core.submit(rows.length), rows.length);
@@ -138,8 +138,8 @@ test('uring: a bad row is refused before the kernel sees the batch, naming the r
   core.stage(0, 'c', URING_FALLOCATE, fd, 0, undefined, 0, -1, -1, 0); // length 0
   assert.throws(() => core.submit(1), RangeError);
   // The same slot twice in one batch (only a forged row can do that).
-  core.stage(0, 'd', Opcode.NOOP, fd, 0, undefined, 0, -1, -1, 0);
-  core.stage(1, 'e', Opcode.NOOP, fd, 0, undefined, 0, -1, -1, 0);
+  core.stage(0, 'd', URING_NOP, fd, 0, undefined, 0, -1, -1, 0);
+  core.stage(1, 'e', URING_NOP, fd, 0, undefined, 0, -1, -1, 0);
   core.cmd[8] = core.cmd[0]!;
   assert.throws(() => core.submit(2), /already in flight/);
   // Nothing stayed marked as in flight: the slots work again.
@@ -181,7 +181,7 @@ test('uring: CQEs that overflow the completion ring are kept by the kernel and r
   assert.equal(reapAll(core, 1).get('poll'), -ECANCELED);
   // The backlog is flushed and skipped: the next request's CQE is found.
   for (let round = 0; round < 4; round++) {
-    core.stage(0, `nop${round}`, Opcode.NOOP, fd, 0, undefined, 0, -1, -1, 0);
+    core.stage(0, `nop${round}`, URING_NOP, fd, 0, undefined, 0, -1, -1, 0);
     assert.equal(core.submit(1), 1);
     assert.equal(reapAll(core, 1).get(`nop${round}`), 0);
   }

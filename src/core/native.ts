@@ -86,6 +86,11 @@ export const STATUS = { INLINE_REAPED: 0 } as const;
  * CMD.RW_FLAGS, the length in CMD.AUX (native/uring.h).
  */
 export const URING_FALLOCATE = 64;
+/**
+ * The row opcode of a no-op (IOCB_CMD_NOOP's value): io_uring carries it
+ * out (IORING_OP_NOP); Linux AIO refuses it, so the public `Opcode` has none.
+ */
+export const URING_NOP = 6;
 
 /** node-gyp-build's finder: build/Release, build/Debug, then the best fit in prebuilds/<platform>-<arch>/. */
 type AddonFinder = { path(dir: string): string };
