@@ -12,7 +12,6 @@ export {
   ioQueueInit, ioQueueRelease, ioQueueRun, ioQueueWait, ioSetCallback, ioFsync, ioFdsync, ioPoll,
   MissingCallbackError, type IoCallback,
 } from './lowlevel/callback-queue.js';
-export type { IoPriority, IoPriorityClass } from './core/ioprio.js';
 export { IoQueue, type IoQueueOptions, type IoQueueStats } from './engine/io-queue.js';
 export type { RequestOptions, EngineName } from './engine/backend.js';
 export type { IoPriority, IoPriorityClass } from './core/ioprio.js';
