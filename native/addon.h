@@ -126,20 +126,33 @@ napi_status register_memory_functions(napi_env env, napi_value exports);
 /* file_facts.c */
 napi_status register_file_functions(napi_env env, napi_value exports);
 
-#define NAPI_CALL(env, call)                                        \
-  do {                                                              \
-    if ((call) != napi_ok) {                                        \
-      const napi_extended_error_info *info_ = NULL;                 \
-      napi_get_last_error_info((env), &info_);                      \
-      bool pending_ = false;                                        \
-      napi_is_exception_pending((env), &pending_);                  \
-      if (!pending_)                                                \
-        napi_throw_error((env), "ERR_LINUX_AIO_NAPI",               \
-                         info_ && info_->error_message              \
-                             ? info_->error_message                 \
-                             : "Node-API call failed");             \
-      return NULL;                                                  \
-    }                                                               \
+/* Throws what the last failed Node-API call reported (unless an exception
+ * is already pending) and returns NULL, for `return napi_failed(env);`. */
+static inline napi_value napi_failed(napi_env env) {
+  const napi_extended_error_info *info = NULL;
+  napi_get_last_error_info(env, &info);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending)
+    napi_throw_error(env, "ERR_LINUX_AIO_NAPI",
+                     info && info->error_message ? info->error_message : "Node-API call failed");
+  return NULL;
+}
+
+#define NAPI_CALL(env, call)                  \
+  do {                                        \
+    if ((call) != napi_ok) return napi_failed(env); \
+  } while (0)
+
+/* NAPI_CALL that, on failure, also runs `undo` (after the error is taken,
+ * which later calls would overwrite): frees what the caller made so far. */
+#define NAPI_CALL_UNDO(env, call, undo)       \
+  do {                                        \
+    if ((call) != napi_ok) {                  \
+      napi_value failed_ = napi_failed(env);  \
+      undo;                                   \
+      return failed_;                         \
+    }                                         \
   } while (0)
 
 #define EXPORT_FN(env, exports, name, fn)                                   \

@@ -128,15 +128,15 @@ napi_value ctx_expose(napi_env env, aio_ctx *ctx, napi_value notify) {
    * function, and through its closure the context, alive forever, so a
    * dropped context would never be finalised and its kernel context would
    * leak (fs.aio-nr only grows). */
-  NAPI_CALL(env, napi_create_reference(env, notify, 0, &ctx->notify_fn));
+  /* Until the handle exists (its finalizer then owns the context), a failed
+   * call must destroy the context, or the kernel context and eventfd leak. */
+#define UNDO (ctx_destroy(ctx), ctx_release(ctx))
+  NAPI_CALL_UNDO(env, napi_create_reference(env, notify, 0, &ctx->notify_fn), UNDO);
   napi_value resource_name;
-  NAPI_CALL(env, napi_create_string_utf8(env, "LINUX_AIO_COMPLETION", NAPI_AUTO_LENGTH, &resource_name));
-  NAPI_CALL(env, napi_async_init(env, NULL, resource_name, &ctx->async_ctx));
-  if (napi_create_external(env, ctx, ctx_finalize, NULL, &handle) != napi_ok) {
-    ctx_destroy(ctx);
-    ctx_release(ctx);
-    return NULL;
-  }
+  NAPI_CALL_UNDO(env, napi_create_string_utf8(env, "LINUX_AIO_COMPLETION", NAPI_AUTO_LENGTH, &resource_name), UNDO);
+  NAPI_CALL_UNDO(env, napi_async_init(env, NULL, resource_name, &ctx->async_ctx), UNDO);
+  NAPI_CALL_UNDO(env, napi_create_external(env, ctx, ctx_finalize, NULL, &handle), UNDO);
+#undef UNDO
   NAPI_CALL(env, napi_create_object(env, &result));
   NAPI_CALL(env, napi_set_named_property(env, result, "handle", handle));
   NAPI_CALL(env, napi_create_uint32(env, ctx->capacity, &v));

@@ -1,5 +1,5 @@
 /**
- * aio-max-nr through the engine and open() (issue 6; the low-level
+ * aio-max-nr through the engine and open() (the low-level
  * IoContext.setup case is test/setup-limit.test.ts). As root,
  * /proc/sys/fs/aio-max-nr is lowered to leave room for one queue: a second
  * `new IoQueue()` and an `open()` that needs this thread's default queue

@@ -1,5 +1,5 @@
 /**
- * The pure parts of `linux-aio bench` (issue 5): fio-style flag values,
+ * The pure parts of `linux-aio bench`: fio-style flag values,
  * reading fio's JSON, medians and ratios, the SVG chart. No I/O.
  */
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * `linux-aio adder` (issue 4): the built command run as a subprocess, the
+ * `linux-aio adder`: the built command run as a subprocess, the
  * file it leaves checked with node:fs, and the port (examples/adder.ts) in
  * process for the wrong-sum path.
  */

@@ -1,5 +1,5 @@
 /**
- * `linux-aio bench` (issue 5): the built command run as a subprocess for
+ * `linux-aio bench`: the built command run as a subprocess for
  * about a second, in JSON, the output parsed and its fields checked. No
  * timing assertion: a benchmark is not a test, only its plumbing is.
  */

@@ -1,5 +1,5 @@
 /**
- * `linux-aio info` (issue 4): the built command run as a subprocess on the
+ * `linux-aio info`: the built command run as a subprocess on the
  * tests' folder, in text and JSON, checked against what node:fs and /proc say.
  */
 import { test } from 'node:test';

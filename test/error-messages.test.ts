@@ -1,5 +1,5 @@
 /**
- * Errors that say the right thing (issue 9, items 9 to 15; issue 15, item 8):
+ * Errors that say the right thing:
  * the access mode named for EBADF, what a path is when it is not a file, a
  * remedy for ENOENT that does not truncate, AioError from close() on a
  * descriptor closed behind the library's back, `path` and Node's message

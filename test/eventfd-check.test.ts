@@ -1,5 +1,5 @@
 /**
- * eventfdRead refuses what is not an eventfd (issue 9, item 8): reading a
+ * eventfdRead refuses what is not an eventfd: reading a
  * file would take 8 of its bytes as a counter, and reading an idle pipe
  * would block the thread for ever.
  */

@@ -1,5 +1,5 @@
 /**
- * Exit paths (issue 6): a process that calls process.exit(), throws an
+ * Exit paths: a process that calls process.exit(), throws an
  * uncaught exception, or just returns, each with I/O in flight, exits with
  * the expected code and does not hang, through the engine (IoQueue/open)
  * and through the low-level IoContext. As the guide says of close and exit:

@@ -1,5 +1,5 @@
 /**
- * Real kernel faults (issue 6), as root on loop devices:
+ * Real kernel faults, as root on loop devices:
  *  - ENOSPC: a 16 MiB ext4 file system is filled through linux-aio; the
  *    write that runs out of space rejects with AioError ENOSPC, and every
  *    byte written before it reads back intact, before and after a remount.

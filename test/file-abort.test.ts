@@ -1,5 +1,5 @@
 /**
- * Per-request options (issue 3). `signal`: the promise rejects with an
+ * Per-request options. `signal`: the promise rejects with an
  * AbortError at once, whether the request was never made (already aborted),
  * waiting in the queue (it never reaches the kernel) or in the kernel (which
  * still completes it, into a buffer that stays pinned until then). `flags`:

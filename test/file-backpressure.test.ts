@@ -1,5 +1,5 @@
 /**
- * The IoQueue's depth limit and batching (issue 3): requests beyond the
+ * The IoQueue's depth limit and batching: requests beyond the
  * depth wait in a FIFO in JavaScript (never EAGAIN for the caller, never more
  * than `depth` in the kernel), and every request made in one tick goes to the
  * kernel in one io_submit.

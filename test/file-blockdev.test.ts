@@ -1,5 +1,5 @@
 /**
- * Block devices through open() (issue 3): a real loop device, attached as
+ * Block devices through open(): a real loop device, attached as
  * root (skipped otherwise, with the reason), opened O_DIRECT on Linux AIO.
  * Its alignment comes from the kernel (statx or BLKSSZGET), its size from
  * BLKGETSIZE64; random writes read back, and land in the backing file.

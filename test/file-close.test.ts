@@ -1,5 +1,5 @@
 /**
- * Closing an AioFile (issue 3): close() waits for the requests in flight
+ * Closing an AioFile: close() waits for the requests in flight
  * (and those still queued) and then closes the descriptor; every use after it
  * rejects with AioError EBADF; closing twice is harmless; `await using`
  * closes at the end of the block.

@@ -1,5 +1,5 @@
 /**
- * The end of the file (issue 3): O_DIRECT reads that reach past EOF are
+ * The end of the file: O_DIRECT reads that reach past EOF are
  * short, reads that start past it give 0, and readAt() takes any range,
  * aligned or not, crossing EOF or empty, and returns exactly the bytes that
  * node:fs sees there.

@@ -1,5 +1,5 @@
 /**
- * Errors of open() and AioFile (issue 3): misalignment is refused before the
+ * Errors of open() and AioFile: misalignment is refused before the
  * kernel sees the request, with a hint naming what was required and what was
  * given; a file system that refuses O_DIRECT makes open fail with a hint to
  * pass `direct: false`; kernel errors surface as AioError with Node's

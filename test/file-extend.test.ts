@@ -1,5 +1,5 @@
 /**
- * Growing a file without writing past its end (issue 3): open(..., { size })
+ * Growing a file without writing past its end: open(..., { size })
  * and allocate(offset, length) use fallocate, so the size changes and the
  * blocks are really allocated (st.blocks), and later writes inside land
  * without changing the size.

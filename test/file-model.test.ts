@@ -1,5 +1,5 @@
 /**
- * AioFile against an in-memory model (issue 3): 10,000 random 4 KiB reads
+ * AioFile against an in-memory model: 10,000 random 4 KiB reads
  * and writes, issued in bursts so that hundreds are in flight at once, on a
  * real O_DIRECT file. A block is never the target of two outstanding
  * requests, so the model (a Buffer mirror of the file) is well defined; every

@@ -1,5 +1,5 @@
 /**
- * The thread-pool backend (issue 3): buffered files go to Node's fs on
+ * The thread-pool backend: buffered files go to Node's fs on
  * libuv's threads, never to Linux AIO (which would run them synchronously
  * inside io_submit); it can also be chosen for O_DIRECT files; per-request
  * RWF flags, which it cannot pass, are refused.

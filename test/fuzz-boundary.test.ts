@@ -1,5 +1,5 @@
 /**
- * The fuzzed boundary (issue 6): fast-check calls every exported function
+ * The fuzzed boundary: fast-check calls every exported function
  * and method at least 2,000 times with random arguments (wrong types,
  * negative and huge numbers, NaN, detached, shared and misaligned buffers,
  * destroyed contexts, closed files and queues), in a child process

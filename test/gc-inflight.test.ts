@@ -1,5 +1,5 @@
 /**
- * The garbage collector against I/O in flight (issue 6, design rule 5): the
+ * The garbage collector against I/O in flight (design rule 5): the
  * caller drops every reference to the buffers of its requests, collections
  * are forced while the kernel still reads and writes them, and fresh memory
  * is allocated meanwhile. Direct I/O pins the pages at submission, so if the

@@ -1,5 +1,5 @@
 /**
- * Requests longer than the kernel's cap (issue 9, items 1 and 2). Linux ends
+ * Requests longer than the kernel's cap. Linux ends
  * one read or write at MAX_RW_COUNT, 2,147,479,552 bytes; AioFile splits
  * longer requests into aligned pieces, so that write() writes every byte and
  * a read is short only at the end of the file, on every engine. Node's fs

@@ -1,5 +1,5 @@
 /**
- * A write that lands part-way (issue 9, item 1): the kernel writes what fits
+ * A write that lands part-way: the kernel writes what fits
  * and answers with the count; the next write fails. write() must not resolve
  * with the short count as if it were done: it rejects with an AioError whose
  * `bytesWritten` says how much landed. A block device smaller than the write

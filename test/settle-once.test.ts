@@ -1,5 +1,5 @@
 /**
- * Every request settles once and every wait ends (issue 9, items 3 to 7):
+ * Every request settles once and every wait ends:
  * stat() holds the file open like a read; a second IoQueue.close() waits for
  * the drain like the first; waitEvents refuses a wait that could never end;
  * request options are read once; a buffer that could shrink under its

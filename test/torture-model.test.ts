@@ -1,5 +1,5 @@
 /**
- * The model check of issue 6 in `npm test`: 100,000 random reads, writes,
+ * The model check in `npm test`: 100,000 random reads, writes,
  * readv/writev and fsync/fdatasync across 4 files at queue depths 1 to 256,
  * every read compared with a shadow copy in memory (test/torture/model.ts;
  * `npm run torture` is the same engine from the command line).

@@ -1,5 +1,5 @@
 /**
- * Worker threads (issue 6): 100 rounds of 4 workers, each with its own
+ * Worker threads: 100 rounds of 4 workers, each with its own
  * IoQueue and file doing random I/O, terminated with requests in the
  * kernel (and every tenth round while they are still starting). The rounds
  * run in a child process (test/torture/workers-child.ts), so that a crash

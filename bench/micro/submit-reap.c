@@ -1,4 +1,4 @@
-/* The floor for issue 2's micro-benchmark: the same submit + reap loop as
+/* The floor for the micro-benchmark: the same submit + reap loop as
  * bench/micro/submit-reap.ts, written in C against the raw syscalls, with
  * the same user-space ring reap. Prints nanoseconds per request.
  *

@@ -29,8 +29,6 @@ export interface Target {
   size: number;
   /** Made for this run and removed by cleanup(). */
   temporary: boolean;
-  /** Created or extended (and filled) by this run. */
-  filled: boolean;
   /** Removes a temporary target; idempotent, never throws. */
   cleanup(): void;
 }
@@ -109,7 +107,7 @@ export async function prepareTarget(opts: BenchOptions, writes: boolean, log: (l
       const size = roundSize(opts.size ?? DEFAULT_SIZE, opts.bs, '--size');
       log(`creating ${file} (${size} bytes of random data)`);
       await fill(file, 0, size, true, progress);
-      return { path: file, kind: 'file', size, temporary: false, filled: true, cleanup: noop };
+      return { path: file, kind: 'file', size, temporary: false, cleanup: noop };
     }
     if (st.isBlockDevice()) {
       if (writes && isMountedDevice(st.rdev)) throw new TargetError(`${file} is mounted: bench will not write to it`);
@@ -121,16 +119,16 @@ export async function prepareTarget(opts: BenchOptions, writes: boolean, log: (l
         fs.closeSync(fd);
       }
       const size = roundSize(Math.min(opts.size ?? devSize, devSize), opts.bs, `${file}`);
-      return { path: file, kind: 'block device', size, temporary: false, filled: false, cleanup: noop };
+      return { path: file, kind: 'block device', size, temporary: false, cleanup: noop };
     }
     if (!st.isFile()) throw new TargetError(`${file} is neither a regular file nor a block device`);
     if (opts.size !== undefined && st.size < opts.size) {
       log(`extending ${file} from ${st.size} to ${opts.size} bytes of random data`);
       await fill(file, st.size, opts.size, false, progress);
-      return { path: file, kind: 'file', size: roundSize(opts.size, opts.bs, '--size'), temporary: false, filled: true, cleanup: noop };
+      return { path: file, kind: 'file', size: roundSize(opts.size, opts.bs, '--size'), temporary: false, cleanup: noop };
     }
     const size = roundSize(opts.size ?? st.size, opts.bs, file);
-    return { path: file, kind: 'file', size, temporary: false, filled: false, cleanup: noop };
+    return { path: file, kind: 'file', size, temporary: false, cleanup: noop };
   }
 
   const base = opts.directory ?? defaultDirectory();
@@ -164,5 +162,5 @@ export async function prepareTarget(opts: BenchOptions, writes: boolean, log: (l
     cleanup();
     throw err;
   }
-  return { path: file, kind: 'file', size, temporary: true, filled: true, cleanup };
+  return { path: file, kind: 'file', size, temporary: true, cleanup };
 }

@@ -5,6 +5,7 @@
  * @internal
  * @module
  */
+import { EINVAL } from './errno.js';
 import { CMD, EVT, STATUS, native, type ContextHandle } from './native.js';
 import { AioError } from './errors.js';
 
@@ -107,7 +108,7 @@ export class ContextCore {
   }
 
   ensureLive(): void {
-    if (this.destroyed) throw new AioError(22, 'io_context', 'the context has been destroyed');
+    if (this.destroyed) throw new AioError(EINVAL, 'io_context', 'the context has been destroyed');
   }
 
   /**

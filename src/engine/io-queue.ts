@@ -1,4 +1,4 @@
-import { constants } from 'node:os';
+import { EAGAIN, EBADF, EOPNOTSUPP } from '../core/errno.js';
 import { Opcode, RWF } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
 import { ContextCore } from '../core/context-core.js';
@@ -94,8 +94,6 @@ const OP_NAMES: Record<number, string> = {
   [Opcode.FSYNC]: 'io_submit(fsync)',
   [Opcode.FDSYNC]: 'io_submit(fdsync)',
 };
-
-const { EAGAIN, EOPNOTSUPP } = constants.errno;
 
 let threadDefault: IoQueue | undefined;
 let engineOf: (queue: IoQueue) => Engine;
@@ -243,7 +241,7 @@ export class IoQueue {
 
   #enqueue(opcode: EngineOp, fd: number, buf: EngineData, position: number, opts: RequestOptions | undefined,
     release: Release, route: FileRoute): Promise<number> {
-    if (this.#closed) return refuse(release, new AioError(9, OP_NAMES[opcode]!, 'the IoQueue is closed'));
+    if (this.#closed) return refuse(release, new AioError(EBADF, OP_NAMES[opcode]!, 'the IoQueue is closed'));
     const signal = opts?.signal;
     if (signal?.aborted) return refuse(release, abortError(signal));
     const req = this.#pool.pop() ?? new Request();

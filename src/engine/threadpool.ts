@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { EOPNOTSUPP } from '../core/errno.js';
 import { abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
 import { Opcode } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
@@ -66,7 +67,7 @@ function run(op: EngineOp, fd: number, data: EngineData, position: number, opts:
   const signal = opts?.signal;
   if (signal?.aborted) return refuse(release, abortError(signal));
   if (opts?.flags) {
-    return refuse(release, new AioError(95, syscall, 'per-request RWF flags need the aio engine; the thread pool cannot pass them'));
+    return refuse(release, new AioError(EOPNOTSUPP, syscall, 'per-request RWF flags need the aio engine; the thread pool cannot pass them'));
   }
   if (opts?.priority !== undefined) {
     return refuse(release, new AioError(95, syscall, 'a per-request I/O priority needs the aio engine; the thread pool cannot pass it (ionice the process instead)'));

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
+import { EBADF } from '../core/errno.js';
 import { AioError } from '../core/errors.js';
 import { allocAligned } from '../core/memory.js';
 import { Opcode } from '../core/constants.js';
@@ -304,7 +305,7 @@ export class AioFile implements AsyncDisposable {
     } catch (err) {
       const errno = (err as NodeJS.ErrnoException).errno;
       if (typeof errno !== 'number') throw err;
-      throw new AioError(errno, 'close', errno === -9
+      throw new AioError(errno, 'close', errno === -EBADF
         ? `fd ${this.fd} was closed behind the library's back (by fs.closeSync(file.fd), say): requests made since went to whatever file reused the number`
         : undefined, this.path);
     }
@@ -405,7 +406,7 @@ export class AioFile implements AsyncDisposable {
   }
 
   #closedError(op: string): AioError | undefined {
-    return this.#closing ? new AioError(9, op, `${this.path} is closed`, this.path) : undefined;
+    return this.#closing ? new AioError(EBADF, op, `${this.path} is closed`, this.path) : undefined;
   }
 
   /** The kernel would answer EBADF: say that it is the access mode, before it does. */
@@ -462,7 +463,7 @@ export async function open(path: string, flags: string | number = 'r', options: 
     throw argTypeError('options.queue must be an IoQueue');
   }
   // Refused now, not at the first read: a file on a closed queue could never do any I/O.
-  if (options.queue?.closed) throw new AioError(9, 'open', 'options.queue is closed: pass an open IoQueue', path);
+  if (options.queue?.closed) throw new AioError(EBADF, 'open', 'options.queue is closed: pass an open IoQueue', path);
   const requested = parseOpenFlags(flags);
   // O_DIRECT in numeric flags means direct I/O whatever `direct` says: the
   // alignment checks must match what the kernel will enforce.

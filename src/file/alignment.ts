@@ -1,3 +1,4 @@
+import { EINVAL } from '../core/errno.js';
 import { AioError } from '../core/errors.js';
 import type { FileFacts } from '../core/file-facts.js';
 import { addressRemainder } from '../core/memory.js';
@@ -55,6 +56,6 @@ export function misalignment(a: Alignment, path: string, syscall: string, view: 
   if (addr !== 0) problems.push(`the buffer address is ${addr} bytes past a multiple of ${a.memory} (use allocAligned)`);
   if (lenOff !== 0) problems.push(`the length ${view.byteLength} is not a multiple of ${a.offset}`);
   if (posOff !== 0) problems.push(`the position ${position} is not a multiple of ${a.offset}`);
-  return new AioError(22, syscall,
+  return new AioError(EINVAL, syscall,
     `O_DIRECT on ${path} needs buffer addresses aligned to ${a.memory} bytes and lengths and positions in multiples of ${a.offset}: ${problems.join('; ')}. readAt() takes any range`, path);
 }

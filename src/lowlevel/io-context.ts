@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { EAGAIN, EBUSY, EINPROGRESS, EINVAL } from '../core/errno.js';
 import { AioError } from '../core/errors.js';
 import { argRangeError, argTypeError, argValueError, checkCount, checkTimeout, shown } from '../core/validate.js';
 import { ContextCore } from '../core/context-core.js';
@@ -120,14 +121,14 @@ export class IoContext implements Disposable {
     const count = Math.min(iocbs.length, core.available);
     if (iocbs.length > 0 && count === 0) {
       core.counters.eagain++;
-      throw new AioError(11, 'io_submit', `the context is full (${core.capacity} in flight): reap completions first`);
+      throw new AioError(EAGAIN, 'io_submit', `the context is full (${core.capacity} in flight): reap completions first`);
     }
     for (let i = 0; i < count; i++) {
       const cb = iocbs[i];
       try {
         if (!(cb instanceof Iocb)) throw argTypeError(`iocbs[${i}] is not an Iocb`);
-        if (cb.opcode === -1) throw new AioError(22, 'io_submit', `iocbs[${i}] was never prepared: call one of its prep* methods first`);
-        if (cb._context !== undefined) throw new AioError(16, 'io_submit', `iocbs[${i}] is already in flight: reap its completion before submitting it again`);
+        if (cb.opcode === -1) throw new AioError(EINVAL, 'io_submit', `iocbs[${i}] was never prepared: call one of its prep* methods first`);
+        if (cb._context !== undefined) throw new AioError(EBUSY, 'io_submit', `iocbs[${i}] is already in flight: reap its completion before submitting it again`);
       } catch (err) {
         this.#unmark(iocbs, 0, i);
         throw err;
@@ -263,10 +264,10 @@ export class IoContext implements Disposable {
   cancel(iocb: Iocb): boolean {
     this.#core.ensureLive();
     if (!(iocb instanceof Iocb)) throw argTypeError('iocb must be an Iocb');
-    if (iocb._context !== this) throw new AioError(22, 'io_cancel', 'this Iocb is not in flight on this context');
+    if (iocb._context !== this) throw new AioError(EINVAL, 'io_cancel', 'this Iocb is not in flight on this context');
     const err = this.#core.cancel(iocb._slot);
-    if (err === 0 || err === 115 /* EINPROGRESS */) return true;
-    if (err === 22 /* EINVAL: not cancellable or already done */) return false;
+    if (err === 0 || err === EINPROGRESS) return true;
+    if (err === EINVAL /* not cancellable or already done */) return false;
     throw new AioError(err, 'io_cancel');
   }
 
@@ -285,7 +286,7 @@ export class IoContext implements Disposable {
     }
     for (const w of this.#waiters.splice(0)) {
       if (w.timer) clearTimeout(w.timer);
-      w.reject(new AioError(22, 'io_destroy', 'the context was destroyed while waiting'));
+      w.reject(new AioError(EINVAL, 'io_destroy', 'the context was destroyed while waiting'));
     }
   }
 
@@ -309,6 +310,6 @@ function aioLimitError(): AioError {
       return '?';
     }
   };
-  return new AioError(11, 'io_setup',
+  return new AioError(EAGAIN, 'io_setup',
     `the system-wide limit on AIO events is reached: /proc/sys/fs/aio-nr is ${read('aio-nr')} of /proc/sys/fs/aio-max-nr ${read('aio-max-nr')}; raise it (sysctl fs.aio-max-nr=N) or destroy contexts you no longer use`);
 }

@@ -1,3 +1,4 @@
+import { EBUSY } from '../core/errno.js';
 import { Opcode } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
 import { encodeIoPriority, type IoPriority } from '../core/ioprio.js';
@@ -183,7 +184,7 @@ export class Iocb {
   }
 
   #assertIdle(): void {
-    if (this._context !== undefined) throw new AioError(16, 'io_prep', 'this Iocb is in flight: reap its completion before changing it');
+    if (this._context !== undefined) throw new AioError(EBUSY, 'io_prep', 'this Iocb is in flight: reap its completion before changing it');
   }
 
   /** @internal the memory the kernel will touch */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sanitizer run of issue 6: builds the addon with AddressSanitizer and
+# The sanitizer run: builds the addon with AddressSanitizer and
 # UndefinedBehaviorSanitizer into build-asan/ (build/Release is left alone),
 # then runs the tests under it, with libasan preloaded into node and the
 # addon chosen through LINUX_AIO_ADDON. Child processes and worker threads

@@ -1,5 +1,5 @@
 /**
- * The fuzzed boundary of issue 6, run as a child process by
+ * The fuzzed boundary, run as a child process by
  * test/fuzz-boundary.test.ts so that a crash shows as a signal: every
  * exported function and method is called with RUNS random argument lists
  * from fast-check (wrong types, negative and huge numbers, NaN, detached

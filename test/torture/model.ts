@@ -1,5 +1,5 @@
 /**
- * The torture model check (issue 6): a seeded random stream of reads,
+ * The torture model check: a seeded random stream of reads,
  * writes, readv/writev and fsync/fdatasync at random aligned offsets and
  * lengths, across several files, at queue depths from 1 to 256, checked
  * against a shadow copy of every file kept in memory.

@@ -1,5 +1,5 @@
 /**
- * The worker-thread torture of issue 6, run as a child process by
+ * The worker-thread torture, run as a child process by
  * test/worker-terminate.test.ts so that a crash shows as a signal or an
  * exit code: ROUNDS rounds of 4 workers, each with its own engine doing
  * random I/O, terminated mid-flight. Prints one JSON line of figures:
