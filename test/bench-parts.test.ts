@@ -46,11 +46,14 @@ test('bench flags: defaults, fio spellings, --compare and --sweep', () => {
   assert.equal(f.json, true);
   assert.deepEqual(f.systems, ['aio', 'fs']);
   const c = parseBenchArgs(['--compare', '--sweep']) as BenchOptions;
-  assert.deepEqual(c.systems, ['fio', 'aio', 'threadpool', 'fs']);
+  assert.deepEqual(c.systems, ['fio', 'fio-best', 'aio', 'threadpool', 'fs']);
+  assert.deepEqual((parseBenchArgs(['--engine', 'aio,fio-best']) as BenchOptions).systems, ['fio-best', 'aio']);
+  assert.equal((parseBenchArgs(['--tmpfs']) as BenchOptions).tmpfs, true);
   assert.deepEqual(c.iodepths, [1, 8, 32, 128]);
   assert.equal(c.chart, 'bench-sweep.svg');
   assert.equal(parseBenchArgs(['-h']), 'help');
-  for (const bad of [['--rwmixread', '101'], ['--numjobs', '0'], ['--compare', '--engine', 'aio'], ['--size', '1k', '--bs', '4k']]) {
+  for (const bad of [['--rwmixread', '101'], ['--numjobs', '0'], ['--compare', '--engine', 'aio'], ['--size', '1k', '--bs', '4k'],
+    ['--tmpfs', '--directory', '/tmp'], ['--engine', 'fio-worst']]) {
     assert.throws(() => parseBenchArgs(bad), UsageError, bad.join(' '));
   }
 });
@@ -120,6 +123,22 @@ test('medians of each figure and ratios taken within each repeat', () => {
   assert.ok(Math.abs(aio.ratios.iopsToFs! - (3 + 4.75) / 2) < 1e-9);
   assert.equal(aio.ratios.cpuToFio, 1.5);
   assert.equal(cells.find((c) => c.system === 'fio')!.ratios.iopsToFio, 1);
+  assert.deepEqual(aio.ranges.iopsToFio, [0.9, 0.95], 'the range of the per-round ratios');
+  assert.equal(aio.ratios.iopsToFioBest, null, 'no fio-best runs, no ratio');
+});
+
+test('fio-best: the batching and user-space reap flags, clamped to the depth; its rows say which fio job', () => {
+  const best = fioArgs(spec, 'fio-best');
+  for (const f of ['--iodepth_batch_submit=16', '--iodepth_batch_complete_max=32', '--userspace_reap=1']) assert.ok(best.includes(f), f);
+  assert.ok(!fioArgs(spec).some((a) => a.includes('userspace_reap')), 'the default job has none of them');
+  const qd1 = fioArgs({ ...spec, iodepth: 1 }, 'fio-best');
+  assert.ok(qd1.includes('--iodepth_batch_submit=1') && qd1.includes('--iodepth_batch_complete_max=1'));
+  const runs = [[fake('fio', 32, 100, 2), fake('fio-best', 32, 200, 1), fake('aio', 32, 150, 2)]];
+  const aio = buildCells(runs, ['fio', 'fio-best', 'aio'], [32]).find((c) => c.system === 'aio')!;
+  assert.equal(aio.ratios.iopsToFio, 1.5);
+  assert.equal(aio.ratios.iopsToFioBest, 0.75);
+  assert.equal(aio.ratios.cpuToFioBest, 2);
+  assert.equal(aio.ranges.iopsToFioBest, null, 'one round: no range');
 });
 
 test('the SVG chart', () => {

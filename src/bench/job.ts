@@ -13,8 +13,19 @@ export type Rw = (typeof RW_MODES)[number];
 export const NODE_ENGINES = ['aio', 'threadpool', 'fs'] as const;
 /** The engines that run inside Node. */
 export type NodeEngine = (typeof NODE_ENGINES)[number];
+/**
+ * fio's libaio engine: `fio` with its default job (one request per
+ * io_submit, io_getevents per completion), `fio-best` with its best
+ * settings (`--iodepth_batch_submit=16 --iodepth_batch_complete_max=32
+ * --userspace_reap=1`).
+ */
+export const FIO_SYSTEMS = ['fio', 'fio-best'] as const;
+export type FioSystem = (typeof FIO_SYSTEMS)[number];
 /** What a table row is about: a Node engine or fio. */
-export type System = NodeEngine | 'fio';
+export type System = NodeEngine | FioSystem;
+
+/** True for the fio rows. */
+export const isFio = (s: System): s is FioSystem => s === 'fio' || s === 'fio-best';
 
 /** The queue depths of `--sweep`. */
 export const SWEEP_DEPTHS = [1, 8, 32, 128] as const;

@@ -6,7 +6,7 @@
  * @module
  */
 import { UsageError, intFlag, parseFlags } from '../util/flags.js';
-import { NODE_ENGINES, RW_MODES, SWEEP_DEPTHS, type NodeEngine, type Rw, type System } from './job.js';
+import { FIO_SYSTEMS, NODE_ENGINES, RW_MODES, SWEEP_DEPTHS, isFio, type NodeEngine, type Rw, type System } from './job.js';
 
 export const usage = `Usage: linux-aio bench [flags]
 
@@ -23,6 +23,11 @@ Target:
                        its contents (a mounted one is refused).
                        Default: a temporary file of --size in --directory,
                        filled with random data and removed afterwards.
+  --tmpfs              the temporary file goes to /dev/shm, opened O_DIRECT
+                       (Linux 6.6+: a memory copy inside io_submit). The
+                       device then costs almost nothing: this measures the
+                       software path alone, and is the steadiest target on
+                       a busy machine
   --directory DIR      where the temporary file goes (default: the first of
                        $TMPDIR (else /tmp), /var/tmp, the current folder that
                        is on a disk file system, not tmpfs, and takes O_DIRECT)
@@ -44,14 +49,22 @@ Job (fio's option names):
   --engine E[,E...]    aio (AioFile on an IoQueue, default), threadpool
                        (AioFile on Node's thread pool), fs (fs.promises
                        FileHandle on an O_DIRECT fd, aligned buffers), fio
-                       (fio --ioengine=libaio), or all (aio,threadpool,fs)
+                       (fio --ioengine=libaio, its default job: one request
+                       per io_submit), fio-best (fio's best libaio settings:
+                       --iodepth_batch_submit=16
+                       --iodepth_batch_complete_max=32 --userspace_reap=1),
+                       or all (aio,threadpool,fs)
 
 Runs:
-  --compare            every engine and fio (when fio is on PATH) with the
-                       same job; one table with IOPS ratios to fio and to fs
+  --compare            every engine, fio's default job and fio-best (when
+                       fio is on PATH) with the same job; one table with the
+                       IOPS ratios to both fio jobs and to fs
   --sweep              the same as --iodepth 1,8,32,128, and a chart
-  --repeat N           run everything N times, interleaved, and report the
-                       median of each figure (default 1)
+  --repeat N           run everything N times in rounds (each round runs
+                       every system at each depth back to back) and report
+                       the median of each figure, and each ratio as the
+                       median of the per-round ratios with their range
+                       (default 1)
   --chart FILE.svg     write an SVG chart of IOPS against iodepth, one line
                        per engine (default for --sweep: bench-sweep.svg)
 
@@ -76,6 +89,8 @@ Exit status: 0 done, 1 a run failed, 2 bad flags.
 export interface BenchOptions {
   filename: string | undefined;
   directory: string | undefined;
+  /** The temporary file goes to /dev/shm. */
+  tmpfs: boolean;
   /** Bytes of the target to use; undefined: 1 GiB for a new file, else all of it. */
   size: number | undefined;
   rw: Rw;
@@ -100,6 +115,7 @@ export const DEFAULT_SIZE = 1 << 30;
 const flags = {
   filename: { type: 'string' },
   directory: { type: 'string' },
+  tmpfs: { type: 'boolean' },
   size: { type: 'string' },
   rw: { type: 'string' },
   readwrite: { type: 'string' },
@@ -170,15 +186,15 @@ function parseEngines(raw: string | undefined): System[] {
   const out = new Set<System>();
   for (const word of raw.split(',').map((s) => s.trim().toLowerCase())) {
     if (word === 'all') NODE_ENGINES.forEach((e) => out.add(e));
-    else if (word === 'fio' || (NODE_ENGINES as readonly string[]).includes(word)) out.add(word as System);
-    else throw new UsageError(`--engine must be aio, threadpool, fs, fio or all, got '${word}'`);
+    else if ((FIO_SYSTEMS as readonly string[]).includes(word) || (NODE_ENGINES as readonly string[]).includes(word)) out.add(word as System);
+    else throw new UsageError(`--engine must be aio, threadpool, fs, fio, fio-best or all, got '${word}'`);
   }
   return orderSystems([...out]);
 }
 
 /** fio first, then the Node engines in their usual order. */
 export function orderSystems(list: readonly System[]): System[] {
-  const order: System[] = ['fio', ...NODE_ENGINES];
+  const order: System[] = [...FIO_SYSTEMS, ...NODE_ENGINES];
   return order.filter((s) => list.includes(s));
 }
 
@@ -218,18 +234,19 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   }
   const compare = v.compare === true;
   if (compare && v.engine !== undefined) throw new UsageError('--compare runs every engine: drop --engine');
-  const systems = compare ? orderSystems(['fio', ...NODE_ENGINES]) : parseEngines(v.engine);
+  const systems = compare ? orderSystems([...FIO_SYSTEMS, ...NODE_ENGINES]) : parseEngines(v.engine);
   if (v.filename === '') throw new UsageError('--filename must not be empty');
   if (v.directory !== undefined && v.filename !== undefined) throw new UsageError('--directory is for the temporary file: drop it or --filename');
+  if (v.tmpfs && (v.directory !== undefined || v.filename !== undefined)) throw new UsageError('--tmpfs is the temporary file on /dev/shm: drop it, --directory or --filename');
   if (v.chart === '') throw new UsageError('--chart must not be empty');
   const chart = v.chart ?? (v.sweep ? 'bench-sweep.svg' : undefined);
   return {
-    filename: v.filename, directory: v.directory, size, rw, rwmixread, bs, iodepths, runtimeMs, rampMs, numjobs,
+    filename: v.filename, directory: v.directory, tmpfs: v.tmpfs === true, size, rw, rwmixread, bs, iodepths, runtimeMs, rampMs, numjobs,
     direct, systems, compare, sweep: v.sweep === true, repeat, json, chart,
   };
 }
 
 /** The Node engines among `systems`. */
 export function nodeEngines(systems: readonly System[]): NodeEngine[] {
-  return systems.filter((s): s is NodeEngine => s !== 'fio');
+  return systems.filter((s): s is NodeEngine => !isFio(s));
 }

@@ -12,12 +12,15 @@ export type Figures = Omit<RunResult, 'system' | 'iodepth' | 'error'>;
 
 /** Ratios of a cell to fio and to fs at the same iodepth, medians of the per-repeat ratios. */
 export interface Ratios {
-  /** IOPS / fio's IOPS. */
+  /** IOPS / fio's IOPS (its default job). */
   iopsToFio: number | null;
+  /** IOPS / the IOPS of fio at its best libaio settings. */
+  iopsToFioBest: number | null;
   /** IOPS / fs's IOPS. */
   iopsToFs: number | null;
   /** CPU per I/O / fio's CPU per I/O. */
   cpuToFio: number | null;
+  cpuToFioBest: number | null;
   /** CPU per I/O / fs's CPU per I/O. */
   cpuToFs: number | null;
 }
@@ -30,6 +33,8 @@ export interface Cell {
   /** Null when every run failed. */
   median: Figures | null;
   ratios: Ratios;
+  /** Lowest and highest of the per-round IOPS ratios (null with fewer than two rounds). */
+  ranges: { iopsToFio: [number, number] | null; iopsToFioBest: [number, number] | null; iopsToFs: [number, number] | null };
   /** (max − min) / median of the IOPS of the successful runs. */
   iopsSpread: number | null;
 }
@@ -82,8 +87,13 @@ export function buildCells(runs: readonly RunResult[][], systems: readonly Syste
   for (const qd of iodepths) {
     for (const system of systems) {
       const mine = runs.map((r) => find(r, system, qd)).filter((x): x is RunResult => !!x);
-      const per = (other: System, pick: (r: RunResult) => number): number | null =>
-        medianOrNull(runs.map((r) => ratio(find(r, system, qd), find(r, other, qd), pick)));
+      const perRound = (other: System, pick: (r: RunResult) => number): number[] =>
+        runs.map((r) => ratio(find(r, system, qd), find(r, other, qd), pick)).filter((v): v is number => v !== null && Number.isFinite(v));
+      const per = (other: System, pick: (r: RunResult) => number): number | null => median(perRound(other, pick));
+      const range = (other: System): [number, number] | null => {
+        const v = perRound(other, (r) => r.iops);
+        return v.length > 1 ? [Math.min(...v), Math.max(...v)] : null;
+      };
       const okIops = mine.filter((r) => !r.error).map((r) => r.iops);
       const mid = median(okIops);
       cells.push({
@@ -93,10 +103,13 @@ export function buildCells(runs: readonly RunResult[][], systems: readonly Syste
         median: medianFigures(mine),
         ratios: {
           iopsToFio: per('fio', (r) => r.iops),
+          iopsToFioBest: per('fio-best', (r) => r.iops),
           iopsToFs: per('fs', (r) => r.iops),
           cpuToFio: per('fio', (r) => r.cpuPerIo),
+          cpuToFioBest: per('fio-best', (r) => r.cpuPerIo),
           cpuToFs: per('fs', (r) => r.cpuPerIo),
         },
+        ranges: { iopsToFio: range('fio'), iopsToFioBest: range('fio-best'), iopsToFs: range('fs') },
         iopsSpread: mid && okIops.length > 1 ? (Math.max(...okIops) - Math.min(...okIops)) / mid : null,
       });
     }

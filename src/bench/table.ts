@@ -50,6 +50,7 @@ export function wrapText(text: string, width: number, indent = ''): string {
 /** How each system is named in tables and charts. */
 export const SYSTEM_LABEL: Record<System, string> = {
   fio: 'fio libaio',
+  'fio-best': 'fio libaio best',
   aio: 'AioFile aio',
   threadpool: 'AioFile threadpool',
   fs: 'fs.promises',
@@ -70,19 +71,22 @@ export function fmtNum(n: number | null | undefined, digits: number): string {
   return n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
 }
 
-/** A ratio as `0.97x`. */
-export function fmtRatio(n: number | null): string {
-  return n === null ? '-' : `${n.toFixed(2)}x`;
+/** A ratio as `0.97x`; with the range of the per-round ratios, `0.97x (0.95-0.99)`. */
+export function fmtRatio(n: number | null, range?: readonly [number, number] | null): string {
+  if (n === null) return '-';
+  return range ? `${n.toFixed(2)}x (${range[0].toFixed(2)}-${range[1].toFixed(2)})` : `${n.toFixed(2)}x`;
 }
 
 /** The results table, split to fit `width` columns (default: one table however wide). */
 export function resultsTable(cells: readonly Cell[], opts: { repeat: number; width?: number }): string {
   const hasFio = cells.some((c) => c.system === 'fio' && c.median);
+  const hasFioBest = cells.some((c) => c.system === 'fio-best' && c.median);
   const hasFs = cells.some((c) => c.system === 'fs' && c.median);
   const header = ['engine', 'QD', 'IOPS'];
   if (opts.repeat > 1) header.push('spread');
   header.push('MiB/s', 'p50 us', 'p90 us', 'p99 us', 'p99.9 us', 'max us', 'CPU us/IO', 'syscalls/IO', 'ELD p99 ms');
   if (hasFio) header.push('IOPS xfio');
+  if (hasFioBest) header.push('IOPS xfio best');
   if (hasFs) header.push('IOPS xfs');
   const notes: string[] = [];
   const rows = cells.map((c) => {
@@ -101,8 +105,10 @@ export function resultsTable(cells: readonly Cell[], opts: { repeat: number; wid
       (m.bandwidth / 2 ** 20).toFixed(1), fmtUs(m.lat.p50), fmtUs(m.lat.p90), fmtUs(m.lat.p99), fmtUs(m.lat.p999),
       fmtUs(m.lat.max), m.cpuPerIo.toFixed(2), fmtNum(m.syscallsPerIo, 3), fmtNum(m.eldP99Ms, 2),
     );
-    if (hasFio) row.push(fmtRatio(c.ratios.iopsToFio));
-    if (hasFs) row.push(fmtRatio(c.ratios.iopsToFs));
+    const range = (r: readonly [number, number] | null): readonly [number, number] | null => (opts.repeat > 1 ? r : null);
+    if (hasFio) row.push(fmtRatio(c.ratios.iopsToFio, range(c.ranges.iopsToFio)));
+    if (hasFioBest) row.push(fmtRatio(c.ratios.iopsToFioBest, range(c.ranges.iopsToFioBest)));
+    if (hasFs) row.push(fmtRatio(c.ratios.iopsToFs, range(c.ranges.iopsToFs)));
     return row;
   });
   const unique = [...new Set(notes)];

@@ -57,6 +57,14 @@ export function defaultDirectory(): string {
 /** How far filling the target is: bytes written of the bytes to write. */
 export type FillProgress = (done: number, total: number) => void;
 
+/** /dev/shm, when it is tmpfs and takes O_DIRECT (Linux 6.6+). */
+export function tmpfsDirectory(): string {
+  const dir = '/dev/shm';
+  if (!fs.existsSync(dir) || !isTmpfs(dir)) throw new TargetError(`--tmpfs: ${dir} is not a tmpfs here`);
+  if (directOpenError(dir) !== null) throw new TargetError(`--tmpfs: tmpfs refuses O_DIRECT on this kernel (Linux ${os.release()}; it takes it from 6.6)`);
+  return dir;
+}
+
 /** Writes random data over [from, to) of `file` with O_DIRECT, `FILL_DEPTH` MiB at a time. */
 async function fill(file: string, from: number, to: number, create: boolean, progress?: FillProgress): Promise<void> {
   const f = await open(file, create ? 'w+' : 'r+', { size: to });
@@ -131,7 +139,7 @@ export async function prepareTarget(opts: BenchOptions, writes: boolean, log: (l
     return { path: file, kind: 'file', size, temporary: false, cleanup: noop };
   }
 
-  const base = opts.directory ?? defaultDirectory();
+  const base = opts.tmpfs ? tmpfsDirectory() : opts.directory ?? defaultDirectory();
   if (opts.directory !== undefined && isTmpfs(base)) {
     log(`note: ${base} is tmpfs: O_DIRECT there is a memory copy, not device I/O`);
   }

@@ -17,7 +17,7 @@ import { errorText } from '../util/error-text.js';
 import { processIo, type CliIo } from './io.js';
 import type { FromChild, ToChild } from '../bench/child-protocol.js';
 import { fioArgs, fioVersion, runFio } from '../bench/fio.js';
-import { failedRun, type JobSpec, type RunResult, type System } from '../bench/job.js';
+import { failedRun, isFio, type JobSpec, type RunResult, type System } from '../bench/job.js';
 import { describeTarget, machineInfo, shortTarget, targetInfo, type MachineInfo, type TargetInfo } from '../bench/machine.js';
 import { parseBenchArgs, usage, type BenchOptions } from '../bench/options.js';
 import { ByteProgress, ProgressBar } from '../bench/progress.js';
@@ -46,7 +46,7 @@ export interface BenchReport {
     repeat: number;
     systems: System[];
   };
-  fio: { version: string | null; skipped: string | null; args?: string[] };
+  fio: { version: string | null; skipped: string | null; args?: string[]; bestArgs?: string[] };
   /** One per system and iodepth: the runs (one per repeat), their medians and the ratios. */
   results: Cell[];
   chart: string | null;
@@ -153,6 +153,11 @@ export function formatReport(r: BenchReport, opts: BenchOptions, columns?: numbe
     'the process, all threads, over the measured window, per I/O (fio: its usr+sys). syscalls/IO: (io_submit calls ' +
     `+ reaps) per I/O from IoQueue.stats()${ring === 'ring' ? ', reaps read the completion ring in user space (no syscall)' : ''}.`);
   lines.push('ELD: event-loop delay (monitorEventLoopDelay) of the thread doing the I/O.');
+  if (r.results.some((c) => isFio(c.system))) {
+    lines.push("IOPS xfio: to fio's default libaio job (one request per io_submit); xfio best: to fio at its best libaio");
+    lines.push(`settings (--iodepth_batch_submit=16 --iodepth_batch_complete_max=32 --userspace_reap=1)${opts.repeat > 1 ? '; medians of the' : '.'}`);
+    if (opts.repeat > 1) lines.push('per-round ratios, with their range in brackets (every system runs once per round, back to back).');
+  }
   const all = r.results.flatMap((c) => c.runs);
   const idle = all.map((x) => x.idleEldP99Ms).filter((x): x is number => x !== null);
   const load = all.map((x) => x.loadavg).filter((x): x is number => x !== null);
@@ -205,12 +210,12 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
 
   let systems = opts.systems;
   let fio: BenchReport['fio'] = { version: null, skipped: null };
-  if (systems.includes('fio')) {
+  if (systems.some(isFio)) {
     const v = await fioVersion();
     if ('version' in v) fio = { version: v.version, skipped: null };
     else {
       fio = { version: null, skipped: v.missing };
-      systems = systems.filter((s) => s !== 'fio');
+      systems = systems.filter((s) => !isFio(s));
       note(`linux-aio bench: fio skipped: ${v.missing}`);
     }
   }
@@ -259,17 +264,18 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     const runs: RunResult[][] = Array.from({ length: opts.repeat }, () => []);
     for (const [i, step] of plan.entries()) {
       bar?.startRun(i, `${SYSTEM_LABEL[step.system]} QD${step.iodepth}${opts.repeat > 1 ? ` (repeat ${step.repeat + 1})` : ''}`);
-      const control = idleControl(opts.rampMs + (step.system === 'fio' ? 0 : CHILD_STARTUP_MS));
+      const system = step.system;
+      const control = idleControl(opts.rampMs + (isFio(system) ? 0 : CHILD_STARTUP_MS));
       let result: RunResult;
-      if (step.system === 'fio') {
+      if (isFio(system)) {
         const spec = specFor(opts, target, 'aio', step.iodepth);
         try {
-          result = await runFio(spec, (k) => (kill = k));
+          result = await runFio(spec, system, (k) => (kill = k));
         } catch (err) {
-          result = failedRun('fio', step.iodepth, errorText(err));
+          result = failedRun(system, step.iodepth, errorText(err));
         }
       } else {
-        result = await runChild(specFor(opts, target, step.system, step.iodepth), (k) => (kill = k));
+        result = await runChild(specFor(opts, target, system, step.iodepth), (k) => (kill = k));
       }
       kill = undefined;
       control.stop(result);
@@ -292,6 +298,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       chart: opts.chart ?? null,
     };
     if (systems.includes('fio')) report.fio.args = fioArgs(specFor(opts, target, 'aio', opts.iodepths[0]!));
+    if (systems.includes('fio-best')) report.fio.bestArgs = fioArgs(specFor(opts, target, 'aio', opts.iodepths[0]!), 'fio-best');
     if (opts.chart) {
       try {
         fs.writeFileSync(opts.chart, chartSvg(report));
