@@ -18,6 +18,7 @@ export type { IoPriority, IoPriorityClass } from './core/ioprio.js';
 export { AioFile, open, type OpenOptions } from './file/aio-file.js';
 export type { AllocateMode, AllocateOptions } from './file/size-ops.js';
 export type { Alignment } from './file/alignment.js';
+export type { IoRange, ManyOptions } from './file/many.js';
 export { createReadStream, type ReadStreamOptions } from './file/read-stream.js';
 export { createWriteStream } from './file/create-write-stream.js';
 export type { AioWriteStream, WriteStreamOptions } from './file/write-stream.js';

@@ -46,7 +46,7 @@ test('bench flags: defaults, fio spellings, --compare and --sweep', () => {
   assert.equal(f.json, true);
   assert.deepEqual(f.systems, ['aio', 'fs']);
   const c = parseBenchArgs(['--compare', '--sweep']) as BenchOptions;
-  assert.deepEqual(c.systems, ['fio', 'fio-best', 'aio', 'threadpool', 'fs']);
+  assert.deepEqual(c.systems, ['fio', 'fio-best', 'aio', 'aio-many', 'threadpool', 'fs']);
   assert.deepEqual((parseBenchArgs(['--engine', 'aio,fio-best']) as BenchOptions).systems, ['fio-best', 'aio']);
   assert.equal((parseBenchArgs(['--tmpfs']) as BenchOptions).tmpfs, true);
   assert.deepEqual(c.iodepths, [1, 8, 32, 128]);

@@ -25,6 +25,8 @@ export interface Driver {
   readonly memoryAlignment: number;
   read(buf: Buffer, position: number): Promise<unknown>;
   write(buf: Buffer, position: number): Promise<unknown>;
+  /** The batch entry point (aio-many): every range in one call. */
+  many?(ranges: { buf: Buffer; position: number }[], write: boolean): Promise<unknown>;
   /** Counters so far (aio only). */
   stats(): DriverStats | null;
   close(): Promise<void>;
@@ -36,7 +38,8 @@ const writes = (spec: JobSpec): boolean => spec.rw !== 'randread' && spec.rw !==
 export async function openDriver(spec: JobSpec): Promise<Driver> {
   const flags = writes(spec) ? 'r+' : 'r';
   switch (spec.engine) {
-    case 'aio': {
+    case 'aio':
+    case 'aio-many': {
       const queue = new IoQueue({ depth: spec.iodepth });
       let file;
       try {
@@ -47,10 +50,11 @@ export async function openDriver(spec: JobSpec): Promise<Driver> {
       }
       const f = file;
       return {
-        engine: 'aio',
+        engine: spec.engine,
         memoryAlignment: Math.max(4096, f.alignment.memory),
         read: (buf, position) => f.read(buf, position),
         write: (buf, position) => f.write(buf, position),
+        many: (ranges, write) => (write ? f.writeMany(ranges) : f.readMany(ranges)),
         stats: () => {
           const s = queue.stats();
           return { submitCalls: s.submitCalls, reapCalls: s.reapCalls, reapMode: queue.reapMode };

@@ -10,7 +10,8 @@ export const RW_MODES = ['randread', 'randwrite', 'read', 'write', 'randrw'] as 
 /** fio's `--rw` values that bench supports. */
 export type Rw = (typeof RW_MODES)[number];
 
-export const NODE_ENGINES = ['aio', 'threadpool', 'fs'] as const;
+/** `aio-many`: AioFile.readMany/writeMany, batches of up to 16 ranges, one promise per batch. */
+export const NODE_ENGINES = ['aio', 'aio-many', 'threadpool', 'fs'] as const;
 /** The engines that run inside Node. */
 export type NodeEngine = (typeof NODE_ENGINES)[number];
 /**

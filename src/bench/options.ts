@@ -46,14 +46,16 @@ Job (fio's option names):
                        iodepth (default 1)
   --direct 0|1         O_DIRECT (default 1). Buffered I/O through engine aio
                        runs inside io_submit, as fio's libaio does
-  --engine E[,E...]    aio (AioFile on an IoQueue, default), threadpool
+  --engine E[,E...]    aio (AioFile on an IoQueue, default), aio-many
+                       (AioFile.readMany/writeMany: batches of up to 16
+                       ranges, one promise per batch), threadpool
                        (AioFile on Node's thread pool), fs (fs.promises
                        FileHandle on an O_DIRECT fd, aligned buffers), fio
                        (fio --ioengine=libaio, its default job: one request
                        per io_submit), fio-best (fio's best libaio settings:
                        --iodepth_batch_submit=16
                        --iodepth_batch_complete_max=32 --userspace_reap=1),
-                       or all (aio,threadpool,fs)
+                       or all (aio,aio-many,threadpool,fs)
 
 Runs:
   --compare            every engine, fio's default job and fio-best (when
@@ -187,7 +189,7 @@ function parseEngines(raw: string | undefined): System[] {
   for (const word of raw.split(',').map((s) => s.trim().toLowerCase())) {
     if (word === 'all') NODE_ENGINES.forEach((e) => out.add(e));
     else if ((FIO_SYSTEMS as readonly string[]).includes(word) || (NODE_ENGINES as readonly string[]).includes(word)) out.add(word as System);
-    else throw new UsageError(`--engine must be aio, threadpool, fs, fio, fio-best or all, got '${word}'`);
+    else throw new UsageError(`--engine must be aio, aio-many, threadpool, fs, fio, fio-best or all, got '${word}'`);
   }
   return orderSystems([...out]);
 }

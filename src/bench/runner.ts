@@ -135,13 +135,14 @@ export class PreparedJob {
         stopping = true;
         if (--active === 0) finish();
       };
+      const nextBlock = (): number => {
+        if (isRandom) return Math.floor(random() * blocks);
+        const block = cursor;
+        if (++cursor >= blocks) cursor = 0;
+        return block;
+      };
       const issue = (i: number): void => {
-        let block: number;
-        if (isRandom) block = Math.floor(random() * blocks);
-        else {
-          block = cursor;
-          if (++cursor >= blocks) cursor = 0;
-        }
+        const block = nextBlock();
         const write = readShare === 1 ? false : readShare === 0 ? true : random() >= readShare;
         isWrite[i] = write ? 1 : 0;
         started[i] = performance.now();
@@ -163,10 +164,47 @@ export class PreparedJob {
         });
       }
 
+      // aio-many: lanes of up to 16 ranges, each lane one readMany/writeMany
+      // call, re-issued whole when it settles; `iodepth` ranges in flight.
+      const per = Math.min(16, iodepth);
+      const lanes = driver.many && spec.engine === 'aio-many' ? Math.ceil(iodepth / per) : 0;
+      const laneRanges: { buf: Buffer; position: number }[][] = [];
+      const laneWrite = new Uint8Array(lanes);
+      const laneStarted = new Float64Array(lanes);
+      const laneDone: (() => void)[] = [];
+      const issueLane = (l: number): void => {
+        const ranges = laneRanges[l]!;
+        for (const r of ranges) r.position = nextBlock() * bs;
+        const write = readShare === 1 ? false : readShare === 0 ? true : random() >= readShare;
+        laneWrite[l] = write ? 1 : 0;
+        laneStarted[l] = performance.now();
+        driver.many!(ranges, write).then(laneDone[l], fail);
+      };
+      for (let l = 0; l < lanes; l++) {
+        const lane = l;
+        laneRanges.push(bufs.slice(l * per, Math.min(iodepth, (l + 1) * per)).map((buf) => ({ buf, position: 0 })));
+        laneDone.push(() => {
+          const k = laneRanges[lane]!.length;
+          if (measuring) {
+            const ns = Math.round((performance.now() - laneStarted[lane]!) * 1e6);
+            for (let j = 0; j < k; j++) hist.record(ns > 0 ? ns : 1);
+            ios += k;
+            if (laneWrite[lane] === 0) readIos += k;
+          }
+          if (!stopping) issueLane(lane);
+          else if (--active === 0) finish();
+        });
+      }
+
       const at = (when: number, fn: () => void): void => {
         timers.push(setTimeout(fn, Math.max(0, when - epochNow())));
       };
       at(schedule.start, () => {
+        if (lanes > 0) {
+          active = lanes;
+          for (let l = 0; l < lanes; l++) issueLane(l);
+          return;
+        }
         active = iodepth;
         for (let i = 0; i < iodepth; i++) issue(i);
       });

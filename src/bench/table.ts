@@ -52,6 +52,7 @@ export const SYSTEM_LABEL: Record<System, string> = {
   fio: 'fio libaio',
   'fio-best': 'fio libaio best',
   aio: 'AioFile aio',
+  'aio-many': 'AioFile readMany',
   threadpool: 'AioFile threadpool',
   fs: 'fs.promises',
 };

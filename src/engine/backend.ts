@@ -63,6 +63,16 @@ export interface Engine {
    */
   submit(op: EngineOp, fd: number, data: EngineData, position: number, opts: RequestOptions | undefined,
     release: Release): Promise<number>;
+  /**
+   * Optional: starts `ops.length` requests on `fd` (request q is `ops[q]` on
+   * `datas[q]` at `positions[q]`) with one promise for all of them, which
+   * settles once every one has: with their results in order, or with the
+   * error of the first that failed. `release` is called once, when the engine
+   * is done with every one. The file layer runs engines without it one
+   * {@link submit} per request.
+   */
+  submitMany?(ops: readonly EngineOp[], fd: number, datas: readonly EngineData[], positions: readonly number[],
+    opts: RequestOptions | undefined, release: Release): Promise<number[]>;
 }
 
 /** An engine's refusal of a request before it started: releases it and returns the rejection. */

@@ -62,6 +62,33 @@ interface FileRoute {
   nowait: boolean;
 }
 
+/** The requests of one submitMany: they settle together and are released once. */
+class Batch {
+  readonly results: number[];
+  /** Requests not yet settled, and not yet finished (out of the kernel). */
+  unsettled: number;
+  unfinished: number;
+  error: unknown = undefined;
+  errorAt = Infinity;
+  resolve: (v: number[]) => void = noop;
+  reject: (e: unknown) => void = noop;
+  readonly release: Release;
+
+  constructor(n: number, release: Release) {
+    this.results = new Array<number>(n).fill(0);
+    this.unsettled = n;
+    this.unfinished = n;
+    this.release = release;
+  }
+}
+
+const noop = (): void => {};
+
+/** The request's I/O priority packed for the kernel, or -1 for none. */
+function reqprioOf(opts: RequestOptions | undefined): number {
+  return opts?.priority === undefined ? -1 : encodeIoPriority(opts.priority).value;
+}
+
 /** A request on its way through the queue; pooled and reused. */
 class Request {
   opcode = 0;
@@ -84,6 +111,9 @@ class Request {
   inKernel = false;
   /** Where it sits in the FIFO, for removal on abort. */
   ticket = 0;
+  /** The batch it belongs to (submitMany), and its index there. */
+  batch: Batch | undefined = undefined;
+  index = 0;
 }
 
 const OP_NAMES: Record<number, string> = {
@@ -166,7 +196,7 @@ export class IoQueue {
       throw argValueError(`options.reap must be 'auto' or 'syscall', got ${shown(options.reap)}`);
     }
     if (options.reapInline !== undefined && typeof options.reapInline !== 'boolean') {
-      throw new TypeError(`options.reapInline must be a boolean, got ${typeof options.reapInline}`);
+      throw argTypeError(`options.reapInline must be a boolean, got ${typeof options.reapInline}`);
     }
     this.#reapInline = options.reapInline ?? true;
     const depth = checkCount(options.depth ?? 128, 'depth', 1, 65536);
@@ -236,6 +266,7 @@ export class IoQueue {
     return {
       name: 'aio',
       submit: (op, fd, data, position, opts, release) => this.#enqueue(op, fd, data, position, opts, release, route),
+      submitMany: (ops, fd, datas, positions, opts, release) => this.#enqueueMany(ops, fd, datas, positions, opts, release, route),
     };
   }
 
@@ -245,27 +276,63 @@ export class IoQueue {
     const signal = opts?.signal;
     if (signal?.aborted) return refuse(release, abortError(signal));
     const req = this.#pool.pop() ?? new Request();
-    req.opcode = opcode;
-    req.fd = fd;
-    req.buf = buf;
-    req.position = position;
-    req.rwFlags = opts?.flags ?? 0;
-    req.route = route;
-    // Checked by the file layer already; here only packed.
-    req.reqprio = opts?.priority === undefined ? -1 : encodeIoPriority(opts.priority).value;
     req.release = release;
     const promise = new Promise<number>(this.#executor);
     req.resolve = this.#nextResolve;
     req.reject = this.#nextReject;
+    // The priority was checked by the file layer already; here only packed.
+    this.#queue(req, opcode, fd, buf, position, opts?.flags ?? 0, signal, route, reqprioOf(opts));
+    this.#scheduleFlush();
+    return promise;
+  }
+
+  /** Many requests, one promise, one release: no promise or closure per request. */
+  #enqueueMany(ops: readonly EngineOp[], fd: number, datas: readonly EngineData[], positions: readonly number[],
+    opts: RequestOptions | undefined, release: Release, route: FileRoute): Promise<number[]> {
+    if (this.#closed) return refuse(release, new AioError(9, OP_NAMES[ops[0] ?? Opcode.PREAD]!, 'the IoQueue is closed'));
+    const signal = opts?.signal;
+    if (signal?.aborted) return refuse(release, abortError(signal));
+    const n = ops.length;
+    if (n === 0) {
+      release();
+      return Promise.resolve([]);
+    }
+    const batch = new Batch(n, release);
+    const promise = new Promise<number[]>((resolve, reject) => {
+      batch.resolve = resolve;
+      batch.reject = reject;
+    });
+    const flags = opts?.flags ?? 0;
+    const reqprio = reqprioOf(opts);
+    for (let i = 0; i < n; i++) {
+      const req = this.#pool.pop() ?? new Request();
+      req.batch = batch;
+      req.index = i;
+      this.#queue(req, ops[i]!, fd, datas[i], positions[i]!, flags, signal, route, reqprio);
+    }
+    this.#scheduleFlush();
+    return promise;
+  }
+
+  #queue(req: Request, opcode: number, fd: number, buf: EngineData, position: number, rwFlags: number,
+    signal: AbortSignal | undefined, route: FileRoute, reqprio: number): void {
+    req.opcode = opcode;
+    req.fd = fd;
+    req.buf = buf;
+    req.position = position;
+    req.rwFlags = rwFlags;
+    req.route = route;
+    req.reqprio = reqprio;
     if (signal) this.#watchAbort(req, signal);
     req.ticket = this.#pending.push(req);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      // nextTick runs after the promise continuations of this turn, so the
-      // follow-up requests they make join the same io_submit.
-      process.nextTick(this.#flush);
-    }
-    return promise;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // nextTick runs after the promise continuations of this turn, so the
+    // follow-up requests they make join the same io_submit.
+    process.nextTick(this.#flush);
   }
 
   #watchAbort(req: Request, signal: AbortSignal): void {
@@ -442,6 +509,19 @@ export class IoQueue {
       this.#aborts.delete(req.signal, req);
       req.signal = undefined;
     }
+    const batch = req.batch;
+    if (batch) {
+      if (err === undefined) batch.results[req.index] = value!;
+      else if (req.index < batch.errorAt) {
+        batch.errorAt = req.index;
+        batch.error = err;
+      }
+      if (--batch.unsettled === 0) {
+        if (batch.errorAt === Infinity) batch.resolve(batch.results);
+        else batch.reject(batch.error);
+      }
+      return;
+    }
     if (err === undefined) req.resolve!(value!);
     else req.reject!(err);
     req.resolve = undefined;
@@ -450,7 +530,13 @@ export class IoQueue {
 
   /** The request is out of the kernel for good: release it to its file, and reuse the record. */
   #finish(req: Request): void {
-    req.release!();
+    const batch = req.batch;
+    if (batch) {
+      if (--batch.unfinished === 0) batch.release();
+      req.batch = undefined;
+    } else {
+      req.release!();
+    }
     req.buf = undefined;
     req.route = undefined;
     req.release = undefined;

@@ -11,6 +11,7 @@ import { abortError, type Engine, type EngineData, type EngineName, type EngineO
 import { IoQueue, queueEngine } from '../engine/io-queue.js';
 import { threadPool } from '../engine/threadpool.js';
 import { UNALIGNED, discoverAlignment, misalignment, type Alignment } from './alignment.js';
+import { eachThenAll, planMany, spreadResults, type IoRange, type ManyOptions, type ManyPlan } from './many.js';
 import { parseOpenFlags } from './open-flags.js';
 import { createReadStream, type ReadStreamOptions } from './read-stream.js';
 import { accessError, accessRefusals, notAFileError, openError, refuseNonFile, type AccessRefusals } from './open-errors.js';
@@ -153,6 +154,27 @@ export class AioFile implements AsyncDisposable {
   /** Writes all of `bufs` in order at `position`, as {@link write} does; resolves to the total bytes written. */
   writev(bufs: readonly ArrayBufferView[], position: number, opts?: RequestOptions): Promise<number> {
     return this.#vectored(bufs, position, opts, 'writev');
+  }
+
+  /**
+   * Reads many ranges in one call that settles once, when all are done: for
+   * callers that do not need a promise per read (an index lookup, a
+   * scatter of blocks). The ranges are checked as {@link read} checks one,
+   * and a range that starts where the one before it in the list ends joins
+   * its request, a vectored one (see
+   * {@link ManyOptions.coalesce}; `{ maxGap }` also merges ranges that
+   * nearly touch, reading the gap into scratch memory). On the aio engine
+   * the batch costs one promise, not one per range.
+   * @returns the bytes read into each range, in the order given
+   * @throws (rejects) the error of the first range that failed, once every range is done
+   */
+  readMany(ranges: readonly IoRange[], opts?: ManyOptions): Promise<number[]> {
+    return this.#many(ranges, opts, false);
+  }
+
+  /** Writes many ranges in one call that settles once; ranges that touch are merged. See {@link readMany}. */
+  writeMany(ranges: readonly IoRange[], opts?: ManyOptions): Promise<number[]> {
+    return this.#many(ranges, opts, true);
   }
 
   /** Flushes data and metadata to the device (an AIO fsync on the aio engine). */
@@ -363,6 +385,32 @@ export class AioFile implements AsyncDisposable {
     } finally {
       this.#release();
     }
+  }
+
+  #many(ranges: readonly IoRange[], opts: ManyOptions | undefined, write: boolean): Promise<number[]> {
+    let plan: ManyPlan;
+    let o: RequestOptions | undefined;
+    try {
+      // Each option is read once, as for one request.
+      const coalesce = opts === undefined || opts === null || typeof opts !== 'object' ? undefined : opts.coalesce;
+      o = readRequestOptions(opts);
+      plan = planMany(ranges, coalesce, write, this.direct ? this.alignment : undefined, this.path);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const closed = this.#closedError(write ? 'writeMany' : 'readMany');
+    if (closed) return Promise.reject(closed);
+    const count = plan.ops.length;
+    if (count === 0) return Promise.resolve([]);
+    const engine = this.#engine;
+    let results: Promise<number[]>;
+    if (engine.submitMany) {
+      this.#inFlight++;
+      results = engine.submitMany(plan.ops, this.fd, plan.datas, plan.positions, o, this.#release);
+    } else {
+      results = eachThenAll(count, (q) => this.#submit(plan.ops[q]!, plan.datas[q], plan.positions[q]!, o));
+    }
+    return plan.starts ? results.then((r) => spreadResults(plan, ranges, r)) : results;
   }
 
   #vectored(bufs: readonly ArrayBufferView[], position: number, opts: RequestOptions | undefined,
