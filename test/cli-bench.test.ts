@@ -31,7 +31,7 @@ function checkCell(c: Report['results'][number], system: string, iodepth: number
   assert.ok(l.p50 > 0 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, JSON.stringify(l));
   assert.ok(m.cpuPerIo > 0, 'CPU per I/O');
   assert.equal(typeof m.eldP99Ms, 'number');
-  if (system === 'aio') {
+  if (system === 'aio' || system === 'aio-many') {
     assert.ok(m.syscallsPerIo !== null && m.syscallsPerIo > 0, 'aio counts its syscalls');
     assert.ok(m.reapMode === 'ring' || m.reapMode === 'syscall');
   } else {
@@ -53,10 +53,10 @@ test('bench --json: every engine, one short run each, on a temporary file', asyn
   assert.equal(report.target.temporary, true);
   assert.equal(report.target.size, 16 << 20);
   assert.ok(!fs.existsSync(report.target.path), 'the temporary file is removed');
-  assert.deepEqual(report.job.systems, ['aio', 'threadpool', 'fs']);
+  assert.deepEqual(report.job.systems, ['aio', 'aio-many', 'threadpool', 'fs']);
   assert.equal(report.job.bs, 4096);
   assert.deepEqual(report.job.iodepths, [32]);
-  assert.equal(report.results.length, 3);
+  assert.equal(report.results.length, 4);
   report.results.forEach((c, i) => checkCell(c, report.job.systems[i]!, 32));
   const fsCell = report.results.find((c) => c.system === 'fs')!;
   assert.equal(fsCell.ratios.iopsToFs, 1);

@@ -172,8 +172,8 @@ export class ContextCore {
       this.counters.submitted += accepted;
       const n = reapInline ? this.status[STATUS.INLINE_REAPED]! : 0;
       if (n > 0) {
-        // Part of the submit call: not counted as a reap of its own.
         this.inlineReaped = n;
+        this.counters.reapCalls++;
         this.counters.completed += n;
         this.counters.completedInline += n;
         this.inFlight -= n;
