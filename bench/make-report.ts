@@ -6,10 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { chartSvg, type BenchReport } from '../src/cli/bench.js';
+import type { BenchReport } from '../src/cli/bench.js';
 import type { System } from '../src/bench/job.js';
 import type { Cell } from '../src/bench/report.js';
-import { SYSTEM_LABEL, fmtInt, fmtNum, fmtRatio, fmtUs } from '../src/bench/table.js';
+import { SYSTEM_LABEL, fmtInt, fmtNum, fmtUs } from '../src/bench/table.js';
 import { describeTarget } from '../src/bench/machine.js';
 
 const BEGIN = '<!-- bench:begin -->';
@@ -22,8 +22,6 @@ interface Meta {
   finished?: string;
   loadavgBefore?: string;
   loadavgAfter?: string;
-  sweep?: { runtime: string; ramp: string };
-  targets?: { runtime: string; ramp: string };
   repeat?: number;
 }
 
@@ -41,38 +39,39 @@ function mdTable(header: string[], rows: string[][]): string {
 
 const cell = (r: BenchReport, s: System, qd: number): Cell | undefined => r.results.find((c) => c.system === s && c.iodepth === qd);
 
-function sweepTable(r: BenchReport): string {
+type RatioKey = 'iopsToFio' | 'iopsToFioBest' | 'iopsToFs';
+
+/** `0.93× (0.90–0.95)`: the median of the per-round ratios and their range. */
+function ratioText(c: Cell | undefined, key: RatioKey): string {
+  const v = c?.ratios[key];
+  if (v === null || v === undefined) return '-';
+  const r = c!.ranges[key];
+  return r ? `${v.toFixed(2)}× (${r[0].toFixed(2)}–${r[1].toFixed(2)})` : `${v.toFixed(2)}×`;
+}
+
+function resultTable(r: BenchReport): string {
   const rows: string[][] = [];
   for (const qd of r.job.iodepths) {
     for (const s of r.job.systems) {
       const c = cell(r, s, qd);
       const m = c?.median;
       if (!c || !m) {
-        rows.push([String(qd), SYSTEM_LABEL[s], 'failed', '', '', '', '', '', '', '', '']);
+        rows.push([String(qd), SYSTEM_LABEL[s], 'failed', '', '', '', '', '', '', '', '', '']);
         continue;
       }
       rows.push([
-        String(qd), SYSTEM_LABEL[s], fmtInt(m.iops), fmtUs(m.lat.p99), m.cpuPerIo.toFixed(2),
-        s === 'fio' ? '1' : fmtRatio(c.ratios.iopsToFio), s === 'fs' ? '1' : fmtRatio(c.ratios.iopsToFs),
-        s === 'fio' ? '1' : fmtRatio(c.ratios.cpuToFio), fmtNum(m.syscallsPerIo, 3), fmtNum(m.eldP99Ms, 2),
-        fmtNum(m.idleEldP99Ms, 2),
+        String(qd), SYSTEM_LABEL[s], fmtInt(m.iops), c.iopsSpread === null ? '-' : `${(c.iopsSpread * 100).toFixed(0)}%`,
+        fmtUs(m.lat.p50), fmtUs(m.lat.p99), m.cpuPerIo.toFixed(2),
+        s === 'fio' ? '1' : ratioText(c, 'iopsToFio'), s === 'fio-best' ? '1' : ratioText(c, 'iopsToFioBest'),
+        s === 'fs' ? '1' : ratioText(c, 'iopsToFs'), fmtNum(m.eldP99Ms, 2), fmtNum(m.loadavg, 1),
       ]);
     }
   }
-  return mdTable(['QD', 'system', 'IOPS', 'p99 µs', 'CPU µs/IO', 'IOPS ×fio', 'IOPS ×fs', 'CPU ×fio', 'syscalls/IO', 'ELD p99 ms', 'idle ELD p99 ms'], rows);
+  return mdTable(['QD', 'system', 'IOPS', 'IOPS spread', 'p50 µs', 'p99 µs', 'CPU µs/IO', 'IOPS ×fio default', 'IOPS ×fio best',
+    'IOPS ×fs', 'ELD p99 ms', 'load avg'], rows);
 }
 
-function spreadNote(r: BenchReport): string {
-  const spreads = r.results.filter((c) => c.iopsSpread !== null).map((c) => ({ c, s: c.iopsSpread! }));
-  if (spreads.length === 0) return '';
-  const worst = spreads.reduce((a, b) => (b.s > a.s ? b : a));
-  const sorted = spreads.map((x) => x.s).sort((a, b) => a - b);
-  const med = sorted[sorted.length >> 1]!;
-  return `IOPS spread (max−min)/median over the ${r.job.repeat} runs: median ${(med * 100).toFixed(1)}%, ` +
-    `worst ${(worst.s * 100).toFixed(1)}% (${SYSTEM_LABEL[worst.c.system]} QD${worst.c.iodepth}).`;
-}
-
-function machineSection(any: BenchReport, disk: BenchReport | undefined, loop: BenchReport | undefined, meta: Meta): string {
+function machineSection(any: BenchReport, sets: Record<string, BenchReport | undefined>, meta: Meta): string {
   const m = any.machine;
   const rows: string[][] = [
     ['CPUs (`nproc`)', `${m.nproc}${m.cpuModel ? ` × ${m.cpuModel}` : ''}`],
@@ -81,96 +80,99 @@ function machineSection(any: BenchReport, disk: BenchReport | undefined, loop: B
     ['Node.js', `${m.node}, UV_THREADPOOL_SIZE ${m.uvThreadpoolSize}`],
     ['fio', m.fio ?? 'not installed'],
   ];
-  if (disk) rows.push(['disk target', `${fmtInt(disk.target.size / 2 ** 20)} MiB ${describeTarget({ ...disk.target, temporary: false })}`]);
-  if (loop) rows.push(['loop target', `${fmtInt(loop.target.size / 2 ** 20)} MiB ${describeTarget(loop.target)}`]);
+  for (const [label, r] of Object.entries(sets)) {
+    if (r) rows.push([`${label} target`, `${fmtInt(r.target.size / 2 ** 20)} MiB ${describeTarget({ ...r.target, temporary: false })}`]);
+  }
   if (meta.commit) rows.push(['linux-aio', `commit ${meta.commit}${meta.dirty ? ' (with uncommitted changes)' : ''}`]);
   if (meta.started) rows.push(['measured', `${meta.started} – ${meta.finished ?? '?'} (UTC)`]);
-  if (meta.loadavgBefore) rows.push(['load average', `${meta.loadavgBefore} before, ${meta.loadavgAfter ?? '?'} after (other work on the machine counts in every figure)`]);
+  if (meta.loadavgBefore) rows.push(['load average', `${meta.loadavgBefore} before, ${meta.loadavgAfter ?? '?'} after (the machine is shared: other work counts in every figure; each run's own is in the tables)`]);
   return mdTable(['item', 'value'], rows);
 }
 
 interface Target {
   what: string;
+  measured: string;
   value: number | null;
-  text: string;
-  goal: string;
-  met: boolean | null;
+  range: [number, number] | null;
+  goal: number;
+  below: boolean;
 }
 
-function targets(disk: BenchReport | undefined, loop: BenchReport | undefined): Target[] {
+function targets(sets: Record<string, BenchReport | undefined>): Target[] {
   const out: Target[] = [];
-  const ratioTarget = (r: BenchReport | undefined, other: 'fio' | 'fs', what: string, goal: number): void => {
-    const a = r && cell(r, 'aio', 32);
-    const b = r && cell(r, other, 32);
-    const v = a ? (other === 'fio' ? a.ratios.iopsToFio : a.ratios.iopsToFs) : null;
+  const ratio = (label: string, sys: System, qd: number, key: RatioKey, goal: number, what: string): void => {
+    const r = sets[label];
+    const c = r && cell(r, sys, qd);
+    const other = r && cell(r, key === 'iopsToFio' ? 'fio' : key === 'iopsToFioBest' ? 'fio-best' : 'fs', qd);
     out.push({
       what,
-      value: v,
-      text: a?.median && b?.median ? `${fmtInt(a.median.iops)} vs ${fmtInt(b.median.iops)} IOPS` : 'not measured',
-      goal: `≥ ${goal.toFixed(2)}×`,
-      met: v === null ? null : v >= goal,
+      measured: c?.median && other?.median ? `${fmtInt(c.median.iops)} vs ${fmtInt(other.median.iops)} IOPS` : 'not measured',
+      value: c?.ratios[key] ?? null,
+      range: c?.ranges[key] ?? null,
+      goal,
+      below: false,
     });
   };
-  ratioTarget(disk, 'fio', 'AioFile.read ÷ fio libaio, disk file', 0.95);
-  ratioTarget(loop, 'fio', 'AioFile.read ÷ fio libaio, RAM loop device', 0.8);
-  ratioTarget(loop, 'fs', 'AioFile.read ÷ fs.promises FileHandle.read, RAM loop device', 4);
-  for (const [label, r] of [['disk file', disk], ['RAM loop device', loop]] as const) {
-    const m = r && cell(r, 'aio', 32)?.median;
+  ratio('tmpfs', 'aio', 32, 'iopsToFioBest', 0.9, 'tmpfs QD32: AioFile.read ÷ fio best');
+  ratio('tmpfs', 'aio-many', 32, 'iopsToFioBest', 0.95, 'tmpfs QD32: AioFile.readMany ÷ fio best');
+  ratio('tmpfs', 'aio', 1, 'iopsToFio', 0.9, 'tmpfs QD1: AioFile.read ÷ fio default job');
+  ratio('disk', 'aio', 32, 'iopsToFioBest', 0.97, 'disk file QD32: AioFile.read ÷ fio best');
+  ratio('loop', 'aio', 32, 'iopsToFioBest', 0.9, 'RAM loop QD32: AioFile.read ÷ fio best');
+  ratio('loop', 'aio', 32, 'iopsToFs', 4, 'RAM loop QD32: AioFile.read ÷ fs.promises');
+  for (const label of ['tmpfs', 'disk', 'loop']) {
+    const m = sets[label] && cell(sets[label]!, 'aio', 32)?.median;
     const v = m?.eldP99Ms ?? null;
-    const idle = m?.idleEldP99Ms;
-    const text = v === null ? 'not measured' : `${v.toFixed(2)} ms${idle != null ? ` (idle control ${idle.toFixed(2)} ms)` : ''}`;
-    out.push({ what: `event-loop delay p99 during AioFile.read, ${label}`, value: v, text, goal: '< 2 ms', met: v === null ? null : v < 2 });
+    out.push({
+      what: `${label} QD32: event-loop delay p99 during AioFile.read`,
+      measured: v === null ? 'not measured' : `${v.toFixed(2)} ms${m?.idleEldP99Ms != null ? ` (idle control ${m.idleEldP99Ms.toFixed(2)} ms)` : ''}`,
+      value: v, range: null, goal: 1, below: true,
+    });
   }
   return out;
 }
 
-const note = (text: string): string[] => (text ? [text, ''] : []);
-const times = (n: number): string => (n === 1 ? 'once' : `${n} times`);
+function latencyTable(sets: Record<string, BenchReport | undefined>): string {
+  const rows: string[][] = [];
+  for (const [label, r] of Object.entries(sets)) {
+    if (!r) continue;
+    for (const s of r.job.systems) {
+      const m = cell(r, s, 1)?.median;
+      if (m) rows.push([label, SYSTEM_LABEL[s], fmtUs(m.lat.p50), fmtUs(m.lat.p99), fmtInt(m.iops), m.cpuPerIo.toFixed(2)]);
+    }
+  }
+  return mdTable(['target', 'system', 'p50 µs', 'p99 µs', 'IOPS', 'CPU µs/IO'], rows);
+}
+
+const TITLES: Record<string, string> = {
+  tmpfs: 'File on tmpfs opened O_DIRECT (the software path alone)',
+  disk: 'File on the disk file system',
+  loop: 'RAM-backed loop device',
+};
 
 function render(dir: string): string {
   const meta: Meta = fs.existsSync(path.join(dir, 'meta.json')) ? (JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta) : {};
-  const sets = {
-    'disk-randread': load(dir, 'disk-randread'),
-    'disk-randwrite': load(dir, 'disk-randwrite'),
-    'loop-randread': load(dir, 'loop-randread'),
-    'loop-randwrite': load(dir, 'loop-randwrite'),
-  };
-  const diskT = load(dir, 'disk-targets');
-  const loopT = load(dir, 'loop-targets');
-  const any = Object.values(sets).find(Boolean) ?? diskT ?? loopT;
+  const sets: Record<string, BenchReport | undefined> = { tmpfs: load(dir, 'tmpfs'), disk: load(dir, 'disk'), loop: load(dir, 'loop') };
+  const any = Object.values(sets).find(Boolean);
   if (!any) throw new Error(`no results in ${dir}`);
   const rel = (f: string): string => path.relative(process.cwd(), path.join(dir, f)).split(path.sep).join('/');
   const parts: string[] = [BEGIN, '', '_Generated by `npm run bench` (bench/run.sh → bench/make-report.ts) from the JSON in ' +
-    `\`${rel('')}\`; do not edit by hand._`, '', '### Machine', '', machineSection(any, sets['disk-randread'] ?? diskT, sets['loop-randread'] ?? loopT, meta), ''];
-
-  const tRows = targets(diskT ?? sets['disk-randread'], loopT ?? sets['loop-randread']);
-  const tSrc = diskT || loopT
-    ? `${meta.targets?.ramp ?? '2'} s ramp + ${meta.targets?.runtime ?? '10'} s runs of fio, aio and fs back to back, ${times(any.job.repeat)}`
-    : 'from the sweeps (QD32 rows)';
-  parts.push('### Issue 5 targets (4k randread, O_DIRECT, QD32)', '', `Medians of per-run ratios; ${tSrc}.`, '',
-    mdTable(['target', 'measured', 'ratio / value', 'goal', 'met'], tRows.map((t) => [
-      t.what, t.text, t.value === null ? '-' : t.what.startsWith('event') ? `${t.value.toFixed(2)} ms` : `${t.value.toFixed(2)}×`, t.goal,
-      t.met === null ? '-' : t.met ? 'yes' : '**no**',
+    `\`${rel('')}\`; do not edit by hand._`, '', '### Machine', '', machineSection(any, sets, meta), ''];
+  parts.push('### Targets (4k randread, O_DIRECT)', '',
+    `${times(any.job.repeat)} round by round: each round runs every system at each depth back to back, ` +
+    `${any.job.rampMs / 1000} s ramp + ${any.job.runtimeMs / 1000} s each. A ratio is the median of the per-round ratios; ` +
+    'the range of the per-round ratios follows in brackets.', '',
+    mdTable(['target', 'measured (medians)', 'ratio or value', 'goal', 'met'], targets(sets).map((t) => [
+      t.what, t.measured,
+      t.value === null ? '-' : t.below ? `${t.value.toFixed(2)} ms` : `${t.value.toFixed(2)}×${t.range ? ` (${t.range[0].toFixed(2)}–${t.range[1].toFixed(2)})` : ''}`,
+      t.below ? `< ${t.goal} ms` : `≥ ${t.goal.toFixed(2)}×`,
+      t.value === null ? '-' : (t.below ? t.value < t.goal : t.value >= t.goal) ? 'yes' : '**no**',
     ])), '');
-  for (const [label, r] of [['disk file', diskT], ['RAM loop device', loopT]] as const) {
+  parts.push('### Queue depth 1: latency', '', 'Completion latency of one read at a time (AioFile: from the `read()` call to the ' +
+    "promise's continuation; fio: `lat`, submission to completion).", '', latencyTable(sets), '');
+  for (const [label, r] of Object.entries(sets)) {
     if (!r) continue;
-    parts.push(`QD32 randread on the ${label}, ${r.job.rampMs / 1000} s + ${r.job.runtimeMs / 1000} s runs:`, '', sweepTable(r), '', ...note(spreadNote(r)));
-  }
-
-  const titles: Record<keyof typeof sets, string> = {
-    'disk-randread': '4k random reads, disk file',
-    'disk-randwrite': '4k random writes, disk file',
-    'loop-randread': '4k random reads, RAM-backed loop device',
-    'loop-randwrite': '4k random writes, RAM-backed loop device',
-  };
-  for (const key of Object.keys(sets) as (keyof typeof sets)[]) {
-    const r = sets[key];
-    if (!r) continue;
-    // Charts are redrawn from the JSON, so that they follow the current chart module.
-    fs.writeFileSync(path.join(dir, `${key}.svg`), chartSvg(r));
-    parts.push(`### ${titles[key]}`, '', `${describeTarget({ ...r.target, temporary: false })}; ${r.job.rampMs / 1000} s ramp + ` +
-      `${r.job.runtimeMs / 1000} s per run, medians of ${r.job.repeat}.${r.fio.skipped ? ` fio skipped: ${r.fio.skipped}.` : ''}`, '',
-    sweepTable(r), '', ...note(spreadNote(r)), `![${titles[key]}: IOPS by queue depth](${rel(`${key}.svg`)})`, '');
+    parts.push(`### ${TITLES[label]}`, '', `${describeTarget({ ...r.target, temporary: false })}; medians of ${r.job.repeat} rounds.` +
+      `${r.fio.skipped ? ` fio skipped: ${r.fio.skipped}.` : ''}`, '', resultTable(r), '');
   }
   parts.push(END);
   return parts.join('\n');
