@@ -15,7 +15,7 @@ import { fileFacts } from '../core/file-facts.js';
 import { allocAligned } from '../core/memory.js';
 import { isTmpfs } from '../sysinfo/fs-magic.js';
 import { isMountedDevice } from '../sysinfo/mounts.js';
-import { deviceFolder } from '../sysinfo/o-direct.js';
+import { deviceFolder, directOpenError } from '../sysinfo/o-direct.js';
 import { DEFAULT_SIZE, type BenchOptions } from './options.js';
 
 const FILL_CHUNK = 1 << 20;
