@@ -14,7 +14,7 @@ test('IoQueue offers only its own controls, no request methods', () => {
   assert.deepEqual(members(root.IoQueue.prototype), ['close', 'closed', 'reapMode', 'stats']);
   const queue = new root.IoQueue({ depth: 1 });
   try {
-    assert.deepEqual(Object.keys(queue), ['depth']);
+    assert.deepEqual(Object.keys(queue), ['depth', 'engine']);
   } finally {
     void queue.close();
   }

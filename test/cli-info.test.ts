@@ -129,6 +129,12 @@ test('info prints unknown, never throws, where nothing can be found out', async 
     kernel: 'x',
     aio: { nr: null, maxNr: null },
     ioUring: { available: null, ioUringDisabled: null, detail: 'unknown' },
+    engines: {
+      uring: { usable: false, reason: 'x' },
+      autoDirect: { engine: 'aio', reason: 'y' },
+      autoBuffered: { engine: 'threadpool', reason: 'z' },
+      env: null,
+    },
     paths: [{
       ...pathInfo('/proc/self'),
       oDirect: { works: null, detail: 'unknown' },

@@ -285,7 +285,7 @@ test('aborting after completion changes nothing; one signal can abort many reque
 });
 
 test('aborting a thread-pool request in flight rejects at once; close still waits for it', async (t) => {
-  const f = await fixture(t, { direct: false });
+  const f = await fixture(t, { direct: false, engine: 'threadpool' });
   if (!f) return;
   const { file, data } = f;
   const controller = new AbortController();

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { open, allocAligned, IoQueue, type AioFile } from '../src/index.js';
 import { diskDir, tempPath, writeUncached } from './helpers/disk.js';
+import { KERNEL_ENGINE } from './helpers/engine.js';
 
 const BLOCK = 4096;
 const BLOCKS = 1024; // a 4 MiB file
@@ -29,7 +30,7 @@ async function fixture(t: TestContext, queue: IoQueue): Promise<AioFile | undefi
     await file.close();
     fs.rmSync(path, { force: true });
   });
-  assert.equal(file.engine, 'aio');
+  assert.equal(file.engine, KERNEL_ENGINE);
   return file;
 }
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { open, allocAligned, IoQueue, type AioFile } from '../src/index.js';
 import { randomFile } from './helpers/disk.js';
+import { KERNEL_ENGINE } from './helpers/engine.js';
 
 const BLOCK = 4096;
 const REMAINDER = 1000;
@@ -25,7 +26,7 @@ async function fixture(t: TestContext, queue?: IoQueue): Promise<{ file: AioFile
     fs.rmSync(path, { force: true });
   });
   assert.equal(file.direct, true);
-  assert.equal(file.engine, 'aio');
+  assert.equal(file.engine, KERNEL_ENGINE);
   return { file, data, path };
 }
 

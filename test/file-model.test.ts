@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { open, allocAligned, IoQueue } from '../src/index.js';
 import { diskDir, tempPath } from './helpers/disk.js';
+import { KERNEL_ENGINE } from './helpers/engine.js';
 
 const BLOCK = 4096;
 const BLOCKS = 2048; // an 8 MiB file
@@ -67,7 +68,7 @@ async function modelRun(t: TestContext, OPS: number, reap: 'auto' | 'syscall', r
     await queue.close();
     fs.rmSync(path, { force: true });
   });
-  assert.equal(file.engine, 'aio');
+  assert.equal(file.engine, KERNEL_ENGINE);
   assert.equal(BLOCK % file.alignment.offset, 0, 'a 4 KiB block is a multiple of the offset alignment');
   assert.equal(BLOCK % file.alignment.memory, 0, 'a 4 KiB aligned buffer satisfies the memory alignment');
   if (space === 'written') {

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { AioError, IoContext, Iocb, Opcode, POLL, RWF, allocAligned } from '../src/index.js';
-import { CMD, URING_NOP, native } from '../src/core/native.js';
+import { CMD, native } from '../src/core/native.js';
+import { URING_NOP } from '../src/core/uring.js';
 import { directFile, randomFile } from './helpers/disk.js';
 import { pollContext } from './helpers/fifo.js';
 

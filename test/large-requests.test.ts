@@ -151,7 +151,7 @@ test('the thread pool reads and writes 2 GiB + 1 MiB, and close() still resolves
   if (why) return t.skip(why);
   const path = sparseFile(t);
   const file = await open(path, 'r', { engine: 'threadpool' });
-  const sink = await open('/dev/null', 'w', { direct: false });
+  const sink = await open('/dev/null', 'w', { direct: false, engine: 'threadpool' });
   assert.equal(file.engine, 'threadpool');
   assert.equal(sink.engine, 'threadpool');
   try {

@@ -8,12 +8,12 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { open, allocAligned, AioError, type AioFile } from '../src/index.js';
+import { open, allocAligned, AioError, type AioFile, type EngineName } from '../src/index.js';
 import { attachLoop, diskDir, loopSkipReason } from './helpers/disk.js';
 
 const MiB = 1 << 20;
 
-async function smallDevice(t: TestContext, direct: boolean): Promise<{ file: AioFile; backing: string } | undefined> {
+async function smallDevice(t: TestContext, direct: boolean, engine: EngineName): Promise<{ file: AioFile; backing: string } | undefined> {
   const why = loopSkipReason() ?? diskDir().skip;
   if (why) {
     t.skip(why);
@@ -28,7 +28,7 @@ async function smallDevice(t: TestContext, direct: boolean): Promise<{ file: Aio
       loop.detach();
     }
   });
-  file = await open(loop.device, 'r+', { direct });
+  file = await open(loop.device, 'r+', { direct, engine });
   return { file, backing: loop.backing };
 }
 
@@ -41,9 +41,9 @@ function landedPartWay(bytesWritten: number): (err: unknown) => boolean {
   };
 }
 
-for (const [engine, direct] of [['aio', true], ['threadpool', false]] as const) {
-  test(`${engine}: a write past the end of a device rejects with ENOSPC and bytesWritten`, async (t) => {
-    const dev = await smallDevice(t, direct);
+for (const [engine, direct] of [['aio', true], ['uring', true], ['uring', false], ['threadpool', false]] as const) {
+  test(`${engine}${direct ? '' : ', buffered'}: a write past the end of a device rejects with ENOSPC and bytesWritten`, async (t) => {
+    const dev = await smallDevice(t, direct, engine);
     if (!dev) return;
     const { file } = dev;
     assert.equal(file.engine, engine);

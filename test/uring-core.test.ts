@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ContextCore } from '../src/core/context-core.js';
-import { URING_FALLOCATE, URING_NOP, native } from '../src/core/native.js';
+import { native } from '../src/core/native.js';
+import { URING_FALLOCATE, URING_NOP } from '../src/core/uring.js';
 import { Opcode } from '../src/core/constants.js';
 import { AioError } from '../src/core/errors.js';
 import '../src/index.js'; // registers AioError with the addon

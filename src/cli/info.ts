@@ -4,6 +4,7 @@
  * `unknown` (`null` in JSON).
  * @module
  */
+import { engineReport, type EngineReport } from '../engine/select.js';
 import { gatherInfo, type InfoReport } from '../sysinfo/path-info.js';
 import { UsageError, parseFlags } from '../util/flags.js';
 import { processIo, type CliIo } from './io.js';
@@ -11,7 +12,8 @@ import { processIo, type CliIo } from './io.js';
 export const usage = `Usage: linux-aio info [--json] [path...]
 
 Prints what this machine allows for Linux AIO: the kernel version,
-/proc/sys/fs/aio-nr and aio-max-nr, whether io_uring is available, and for
+/proc/sys/fs/aio-nr and aio-max-nr, whether io_uring is available, which
+engine open() picks for O_DIRECT and for buffered files and why, and for
 each path (default: the current folder) the file-system type, whether O_DIRECT
 works, the DIO alignment (memory and offset), the logical and physical block
 size, the device, whether it is rotational and its I/O scheduler.
@@ -32,7 +34,7 @@ const show = (v: string | number | null | undefined): string => (v === null || v
 const yesNo = (v: boolean | null): string => (v === null ? 'unknown' : v ? 'yes' : 'no');
 
 /** The report as the text `linux-aio info` prints. */
-export function formatInfo(r: InfoReport): string {
+export function formatInfo(r: InfoReport & { engines: EngineReport }): string {
   const rows = (pairs: [string, string][], indent: string): string => {
     const width = Math.max(...pairs.map(([k]) => k.length));
     return pairs.map(([k, v]) => `${indent}${k.padEnd(width)}  ${v}`).join('\n') + '\n';
@@ -42,6 +44,10 @@ export function formatInfo(r: InfoReport): string {
     ['kernel', show(r.kernel)],
     ['aio-nr', `${show(r.aio.nr)} of aio-max-nr ${show(r.aio.maxNr)} (events in AIO contexts, system-wide${free})`],
     ['io_uring', r.ioUring.detail],
+    ['io_uring ring', r.engines.uring.usable ? 'can be set up here' : `cannot be set up: ${r.engines.uring.reason}`],
+    ['auto, O_DIRECT', `${r.engines.autoDirect.engine} (${r.engines.autoDirect.reason})`],
+    ['auto, buffered', `${r.engines.autoBuffered.engine} (${r.engines.autoBuffered.reason})`],
+    ['LINUX_AIO_ENGINE', r.engines.env === null ? 'unset' : `${r.engines.env} (used instead of auto where open() is given no engine)`],
   ], '');
   for (const p of r.paths) {
     out += `\n${p.path}${p.realPath && p.realPath !== p.path ? ` (${p.realPath})` : ''}\n`;
@@ -88,7 +94,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     io.out(usage);
     return 0;
   }
-  const report = gatherInfo(positionals.length > 0 ? positionals : [process.cwd()]);
+  const report = { ...gatherInfo(positionals.length > 0 ? positionals : [process.cwd()]), engines: engineReport() };
   io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
   return report.paths.some((p) => p.error !== null) ? 1 : 0;
 }

@@ -81,16 +81,6 @@ export const CMD = {
 } as const;
 export const EVT = { SLOT: 0, RES: 1, RES2: 2, STRIDE: 3 } as const;
 export const STATUS = { INLINE_REAPED: 0 } as const;
-/**
- * The io_uring row opcode for fallocate (Linux AIO has none): the mode in
- * CMD.RW_FLAGS, the length in CMD.AUX (native/uring.h).
- */
-export const URING_FALLOCATE = 64;
-/**
- * The row opcode of a no-op (IOCB_CMD_NOOP's value): io_uring carries it
- * out (IORING_OP_NOP); Linux AIO refuses it, so the public `Opcode` has none.
- */
-export const URING_NOP = 6;
 
 /** node-gyp-build's finder: build/Release, build/Debug, then the best fit in prebuilds/<platform>-<arch>/. */
 type AddonFinder = { path(dir: string): string };

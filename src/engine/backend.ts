@@ -38,8 +38,8 @@ export interface RequestOptions {
   priority?: IoPriority | undefined;
 }
 
-/** The engines behind `AioFile`. */
-export type EngineName = 'aio' | 'threadpool';
+/** The engines behind `AioFile`: Linux AIO, io_uring, or Node's thread pool. */
+export type EngineName = 'aio' | 'uring' | 'threadpool';
 
 /** What an engine is asked to do, named by the kernel's AIO opcodes. */
 export type EngineOp = typeof Opcode.PREAD | typeof Opcode.PWRITE | typeof Opcode.PREADV | typeof Opcode.PWRITEV |

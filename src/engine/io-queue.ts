@@ -8,12 +8,24 @@ import { abortError, refuse, type Engine, type EngineData, type EngineOp, type R
 import { AbortWatch } from './abort-watch.js';
 import { RETRYABLE_FLAGS, submitBlocking, takesNowait } from './blocking-fallback.js';
 import { Fifo } from './fifo.js';
+import { defaultQueueEngine } from './select.js';
+
+/** The kernel interfaces an {@link IoQueue} can drive. */
+export type QueueEngine = 'aio' | 'uring';
 
 /** Options of {@link IoQueue}. */
 export interface IoQueueOptions {
+  /**
+   * `'aio'`: Linux AIO (io_setup, io_submit). `'uring'`: io_uring, which
+   * also runs buffered I/O without blocking (Linux 5.11+, where
+   * kernel.io_uring_disabled and seccomp allow it), so needs no RWF_NOWAIT
+   * retry on the thread pool. Default: `'uring'` where LINUX_AIO_ENGINE is
+   * `uring`, else `'aio'` (and `'aio'` for `reap: 'syscall'`).
+   */
+  engine?: QueueEngine;
   /** The most requests in flight at once; more wait in a FIFO (default 128). */
   depth?: number;
-  /** `'syscall'` forces io_getevents instead of the user-space ring (see `IoContextOptions.reap`). */
+  /** `'syscall'` forces io_getevents instead of the user-space ring (see `IoContextOptions.reap`); aio only. */
   reap?: 'auto' | 'syscall';
   /**
    * Deliver the completions that are already in the ring when io_submit
@@ -35,7 +47,7 @@ export interface IoQueueStats {
   inFlight: number;
   /** Requests waiting for room under the depth limit. */
   queued: number;
-  /** io_submit calls. */
+  /** io_submit (io_uring_enter) calls. */
   submitCalls: number;
   /** Reaps (user-space ring reads or io_getevents calls). */
   reapCalls: number;
@@ -101,6 +113,8 @@ class Request {
   nowait = false;
   /** aio_reqprio, or -1 for none. */
   reqprio = -1;
+  /** Its slot while in the kernel, for a cancel. */
+  slot = -1;
   release: Release | undefined = undefined;
   resolve: ((v: number) => void) | undefined = undefined;
   reject: ((e: unknown) => void) | undefined = undefined;
@@ -116,16 +130,27 @@ class Request {
   index = 0;
 }
 
-const OP_NAMES: Record<number, string> = {
-  [Opcode.PREAD]: 'io_submit(pread)',
-  [Opcode.PWRITE]: 'io_submit(pwrite)',
-  [Opcode.PREADV]: 'io_submit(preadv)',
-  [Opcode.PWRITEV]: 'io_submit(pwritev)',
-  [Opcode.FSYNC]: 'io_submit(fsync)',
-  [Opcode.FDSYNC]: 'io_submit(fdsync)',
+/** The syscall an error names, by engine and opcode. */
+const OP_NAMES: Record<QueueEngine, Record<number, string>> = {
+  aio: {
+    [Opcode.PREAD]: 'io_submit(pread)',
+    [Opcode.PWRITE]: 'io_submit(pwrite)',
+    [Opcode.PREADV]: 'io_submit(preadv)',
+    [Opcode.PWRITEV]: 'io_submit(pwritev)',
+    [Opcode.FSYNC]: 'io_submit(fsync)',
+    [Opcode.FDSYNC]: 'io_submit(fdsync)',
+  },
+  uring: {
+    [Opcode.PREAD]: 'io_uring(read)',
+    [Opcode.PWRITE]: 'io_uring(write)',
+    [Opcode.PREADV]: 'io_uring(readv)',
+    [Opcode.PWRITEV]: 'io_uring(writev)',
+    [Opcode.FSYNC]: 'io_uring(fsync)',
+    [Opcode.FDSYNC]: 'io_uring(fdatasync)',
+  },
 };
 
-let threadDefault: IoQueue | undefined;
+const threadDefaults: Record<QueueEngine, IoQueue | undefined> = { aio: undefined, uring: undefined };
 let engineOf: (queue: IoQueue) => Engine;
 
 /**
@@ -147,11 +172,12 @@ export function queueEngine(queue: IoQueue): Engine {
 const INLINE_BUDGET = 128;
 
 /**
- * The engine behind `AioFile` on Linux AIO: one context, shared by any
- * number of files. Requests made in the same tick go to the kernel in one
- * io_submit; at most `depth` are in flight and the rest wait in order, so the
- * caller never sees EAGAIN from a full ring; completions are reaped in bulk
- * from the user-space ring when the context's eventfd fires.
+ * The engine behind `AioFile` on Linux AIO or io_uring: one context (or
+ * ring), shared by any number of files. Requests made in the same tick go to
+ * the kernel in one io_submit (io_uring_enter); at most `depth` are in flight
+ * and the rest wait in order, so the caller never sees EAGAIN from a full
+ * ring; completions are reaped in bulk from the user-space ring when the
+ * context's eventfd fires.
  *
  * The guide's advice is one context per thread: {@link IoQueue.default}
  * gives each thread its own, made on first use.
@@ -159,6 +185,9 @@ const INLINE_BUDGET = 128;
 export class IoQueue {
   /** The most requests in flight at once. */
   readonly depth: number;
+  /** The kernel interface it drives. */
+  readonly engine: QueueEngine;
+  readonly #opNames: Record<number, string>;
   readonly #core: ContextCore;
   readonly #pending = new Fifo<Request>();
   /** The requests of the batch being staged. */
@@ -187,11 +216,19 @@ export class IoQueue {
   }
 
   /**
-   * Makes a queue with its own AIO context.
-   * @throws AioError `EAGAIN` when `/proc/sys/fs/aio-max-nr` is exhausted
+   * Makes a queue with its own AIO context, or io_uring instance.
+   * @throws AioError `EAGAIN` when `/proc/sys/fs/aio-max-nr` is exhausted;
+   *   for io_uring `EPERM`/`ENOSYS`/`ENOMEM` (with a hint) where it is not allowed
    */
   constructor(options: IoQueueOptions = {}) {
     if (options === null || typeof options !== 'object') throw argTypeError('options must be an object');
+    const engine = options.engine ?? (options.reap === 'syscall' ? 'aio' : defaultQueueEngine());
+    if (engine !== 'aio' && engine !== 'uring') {
+      throw argValueError(`options.engine must be 'aio' or 'uring', got ${shown(options.engine)}`);
+    }
+    if (engine === 'uring' && options.reap === 'syscall') {
+      throw argValueError("options.reap 'syscall' applies to the aio engine; io_uring completions are always read in user space");
+    }
     if (options.reap !== undefined && options.reap !== 'auto' && options.reap !== 'syscall') {
       throw argValueError(`options.reap must be 'auto' or 'syscall', got ${shown(options.reap)}`);
     }
@@ -200,14 +237,20 @@ export class IoQueue {
     }
     this.#reapInline = options.reapInline ?? true;
     const depth = checkCount(options.depth ?? 128, 'depth', 1, 65536);
-    this.#core = new ContextCore(depth, options.reap === 'syscall', () => this.#onNotify());
+    this.#core = new ContextCore(depth, options.reap === 'syscall', () => this.#onNotify(), engine);
     this.depth = Math.min(depth, this.#core.capacity);
+    this.engine = engine;
+    this.#opNames = OP_NAMES[engine];
   }
 
-  /** This thread's shared queue (depth 128), made on first use. */
-  static default(): IoQueue {
-    if (!threadDefault || threadDefault.#closed) threadDefault = new IoQueue();
-    return threadDefault;
+  /**
+   * This thread's shared queue for `engine` (depth 128), made on first use.
+   * `engine` defaults as in {@link IoQueueOptions.engine}.
+   */
+  static default(engine: QueueEngine = defaultQueueEngine()): IoQueue {
+    const q = threadDefaults[engine];
+    if (q && !q.#closed) return q;
+    return (threadDefaults[engine] = new IoQueue({ engine }));
   }
 
   /** `'ring'` when completions are read in user space, else `'syscall'`. */
@@ -260,11 +303,14 @@ export class IoQueue {
     return this.#pending.length === 0 && this.#core.inFlight === 0 && this.#fallingBack === 0;
   }
 
-  /** One file's view of the queue. */
+  /**
+   * One file's view of the queue. io_uring needs no RWF_NOWAIT: it never
+   * sleeps in io_uring_enter, and runs what would block in its own workers.
+   */
   #fileEngine(): Engine {
-    const route: FileRoute = { nowait: true };
+    const route: FileRoute = { nowait: this.engine === 'aio' };
     return {
-      name: 'aio',
+      name: this.engine,
       submit: (op, fd, data, position, opts, release) => this.#enqueue(op, fd, data, position, opts, release, route),
       submitMany: (ops, fd, datas, positions, opts, release) => this.#enqueueMany(ops, fd, datas, positions, opts, release, route),
     };
@@ -272,7 +318,7 @@ export class IoQueue {
 
   #enqueue(opcode: EngineOp, fd: number, buf: EngineData, position: number, opts: RequestOptions | undefined,
     release: Release, route: FileRoute): Promise<number> {
-    if (this.#closed) return refuse(release, new AioError(EBADF, OP_NAMES[opcode]!, 'the IoQueue is closed'));
+    if (this.#closed) return refuse(release, new AioError(EBADF, this.#opNames[opcode]!, 'the IoQueue is closed'));
     const signal = opts?.signal;
     if (signal?.aborted) return refuse(release, abortError(signal));
     const req = this.#pool.pop() ?? new Request();
@@ -345,6 +391,10 @@ export class IoQueue {
     if (req.settled) return;
     req.signal = undefined; // the watch has already let go of it
     const queued = !req.inKernel && this.#pending.remove(req, req.ticket);
+    // io_uring can stop a request that has not started (a read queued
+    // behind others on the device, say): ask it to, so the request, which
+    // completes either way, ends sooner.
+    if (req.inKernel && this.engine === 'uring') this.#core.cancel(req.slot);
     this.#settle(req, undefined, abortError(signal));
     // A queued request never reached the kernel: it is done with now. One
     // in the kernel is finished (and its buffer unpinned) at its completion.
@@ -369,8 +419,8 @@ export class IoQueue {
         // Decided at each staging, so that once a file's refusal of NOWAIT
         // is learnt, its requests already queued go without it.
         req.nowait = req.route!.nowait && (req.rwFlags & ~RETRYABLE_FLAGS) === 0 && takesNowait(req.opcode);
-        core.stage(i, req, req.opcode, req.fd, req.position, req.buf, req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags,
-          -1, req.reqprio, 0);
+        req.slot = core.stage(i, req, req.opcode, req.fd, req.position, req.buf,
+          req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags, -1, req.reqprio, 0);
       }
       let accepted: number;
       try {
@@ -464,7 +514,7 @@ export class IoQueue {
       }
       if (!req.settled) {
         if (res >= 0) this.#settle(req, res, undefined);
-        else this.#settle(req, undefined, new AioError(-res, OP_NAMES[req.opcode]!));
+        else this.#settle(req, undefined, new AioError(-res, this.#opNames[req.opcode]!));
       }
       this.#finish(req);
     }

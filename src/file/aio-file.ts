@@ -10,6 +10,7 @@ import { encodeIoPriority } from '../core/ioprio.js';
 import { abortError, type Engine, type EngineData, type EngineName, type EngineOp, type RequestOptions } from '../engine/backend.js';
 import { IoQueue, queueEngine } from '../engine/io-queue.js';
 import { threadPool } from '../engine/threadpool.js';
+import { ENGINE_CHOICES, autoEngine, envEngine, type EngineChoice } from '../engine/select.js';
 import { UNALIGNED, discoverAlignment, misalignment, type Alignment } from './alignment.js';
 import { eachThenAll, planMany, spreadResults, type IoRange, type ManyOptions, type ManyPlan } from './many.js';
 import { parseOpenFlags } from './open-flags.js';
@@ -33,11 +34,15 @@ export interface OpenOptions {
   /** Open with O_DIRECT (default true): no page cache, aligned requests. O_DIRECT among numeric `flags` wins over `false`. */
   direct?: boolean;
   /**
-   * `'auto'` (default) uses Linux AIO for O_DIRECT files and block devices
-   * and the thread pool for buffered ones (Linux AIO would run buffered I/O
-   * synchronously inside io_submit, blocking the event loop).
+   * `'auto'` (default) uses Linux AIO for O_DIRECT files and block devices,
+   * and io_uring for buffered ones where the kernel allows it, else the
+   * thread pool (Linux AIO would run buffered I/O synchronously inside
+   * io_submit, blocking the event loop). `'aio'`, `'uring'` and
+   * `'threadpool'` force one; `'uring'` throws AioError where io_uring is
+   * not allowed. Without `engine` and `queue`, the LINUX_AIO_ENGINE
+   * environment variable, when set, stands in for `engine`.
    */
-  engine?: 'auto' | EngineName;
+  engine?: EngineChoice;
   /** Creation mode (default 0o666, less the umask). */
   mode?: number;
   /**
@@ -45,7 +50,7 @@ export interface OpenOptions {
    * later writes do not extend it (extending writes may block in io_submit).
    */
   size?: number;
-  /** The AIO queue to use (default: this thread's {@link IoQueue.default}). */
+  /** The queue to use, on its engine (default: this thread's {@link IoQueue.default} for the engine). */
   queue?: IoQueue;
 }
 
@@ -516,10 +521,12 @@ export async function open(path: string, flags: string | number = 'r', options: 
   // O_DIRECT in numeric flags means direct I/O whatever `direct` says: the
   // alignment checks must match what the kernel will enforce.
   const direct = (options.direct ?? true) || (requested & fs.constants.O_DIRECT) !== 0;
-  const engineChoice = options.engine ?? 'auto';
-  if (!['auto', 'aio', 'threadpool'].includes(engineChoice)) {
-    throw argValueError(`engine must be 'auto', 'aio' or 'threadpool', got ${shown(engineChoice)}`);
+  if (options.engine !== undefined && !ENGINE_CHOICES.includes(options.engine)) {
+    throw argValueError(`engine must be one of ${ENGINE_CHOICES.map((e) => `'${e}'`).join(', ')}, got ${shown(options.engine)}`);
   }
+  // LINUX_AIO_ENGINE stands in for an engine only where the caller chose neither engine nor queue.
+  const engineChoice = options.engine ?? (options.queue ? 'auto' : envEngine() ?? 'auto');
+  const engine = pickEngine(engineChoice, direct, options.queue);
   if (options.size !== undefined) checkCount(options.size, 'size', 0, Number.MAX_SAFE_INTEGER);
   // `| 0` turns -0 (which passes the check) into 0: fs.open aborts the
   // process on a mode that is not an int32, and -0 is not one to V8.
@@ -545,8 +552,7 @@ export async function open(path: string, flags: string | number = 'r', options: 
       await fallocate(fd, 0, 0, options.size);
     }
     const alignment = direct ? discoverAlignment(facts) : UNALIGNED;
-    const engine = engineChoice === 'auto' ? (direct ? 'aio' : 'threadpool') : engineChoice;
-    const served = engine === 'aio' ? queueEngine(options.queue ?? IoQueue.default()) : threadPool;
+    const served = engine === 'threadpool' ? threadPool : queueEngine(options.queue ?? IoQueue.default(engine));
     return new AioFile(fd, path, alignment, direct, facts.isBlockDevice, served, accessRefusals(path, flags, osFlags));
   } catch (err) {
     fs.closeSync(fd);
@@ -555,4 +561,21 @@ export async function open(path: string, flags: string | number = 'r', options: 
 }
 
 function toVoid(): void {}
+
+/**
+ * The engine for a file. A given queue serves it on its own engine: for
+ * 'auto', an io_uring queue serves every file and a Linux AIO one the
+ * O_DIRECT ones (buffered files then go to the thread pool, as aio would
+ * block on them).
+ */
+function pickEngine(choice: EngineChoice, direct: boolean, queue: IoQueue | undefined): EngineName {
+  if (choice === 'auto') {
+    if (!queue) return autoEngine(direct).engine;
+    return queue.engine === 'uring' || direct ? queue.engine : 'threadpool';
+  }
+  if (queue && choice !== 'threadpool' && choice !== queue.engine) {
+    throw argValueError(`options.queue drives the ${queue.engine} engine, but engine is '${choice}'`);
+  }
+  return choice;
+}
 
