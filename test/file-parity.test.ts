@@ -10,12 +10,12 @@ import { randomFillSync } from 'node:crypto';
 import { open, AioError } from '../src/index.js';
 import { openScratch } from './helpers/scratch-file.js';
 
-const ENGINES = [{ name: 'aio', direct: true }, { name: 'threadpool', direct: false }] as const;
+const ENGINES = [{ name: 'aio', direct: true }, { name: 'uring', direct: false }, { name: 'threadpool', direct: false }] as const;
 
 
 for (const { name, direct } of ENGINES) {
   test(`${name}: writeFile then readFile give back exact bytes at unaligned lengths, and the size is exact`, async (t) => {
-    const f = await openScratch(t, 'parity', 'w+', direct);
+    const f = await openScratch(t, 'parity', 'w+', direct, name);
     if (!f) return;
     assert.equal(f.file.engine, name);
     for (const size of [0, 1, 511, 4096, 4097, 3 * 4096 + 5, (9 << 20) + 123]) {
@@ -35,7 +35,7 @@ for (const { name, direct } of ENGINES) {
   });
 
   test(`${name}: truncate shrinks and extends (zeros), sync and datasync resolve`, async (t) => {
-    const f = await openScratch(t, 'parity', 'w+', direct);
+    const f = await openScratch(t, 'parity', 'w+', direct, name);
     if (!f) return;
     await f.file.writeFile(Buffer.alloc(10000, 7));
     await f.file.truncate(4100);

@@ -58,7 +58,7 @@ test('bad priorities are argument errors before the kernel; nothing stays counte
 });
 
 test('the thread pool refuses a priority with AioError EOPNOTSUPP and a reason', async (t) => {
-  const f = await openScratch(t, 'prio', 'w+', false);
+  const f = await openScratch(t, 'prio', 'w+', false, 'threadpool');
   if (!f) return;
   await assert.rejects(f.file.write(Buffer.from('abc'), 0, { priority: { class: 'idle' } }), (e: AioError) => {
     assert.ok(e instanceof AioError);
