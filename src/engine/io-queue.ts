@@ -335,7 +335,7 @@ export class IoQueue {
   /** Many requests, one promise, one release: no promise or closure per request. */
   #enqueueMany(ops: readonly EngineOp[], fd: number, datas: readonly EngineData[], positions: readonly number[],
     opts: RequestOptions | undefined, release: Release, route: FileRoute): Promise<number[]> {
-    if (this.#closed) return refuse(release, new AioError(9, OP_NAMES[ops[0] ?? Opcode.PREAD]!, 'the IoQueue is closed'));
+    if (this.#closed) return refuse(release, new AioError(EBADF, this.#opNames[ops[0] ?? Opcode.PREAD]!, 'the IoQueue is closed'));
     const signal = opts?.signal;
     if (signal?.aborted) return refuse(release, abortError(signal));
     const n = ops.length;
