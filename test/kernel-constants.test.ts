@@ -69,5 +69,8 @@ test('Opcode values are the kernel\'s IOCB_CMD_* (linux/aio_abi.h)', (t) => {
   for (const [name, value] of Object.entries(Opcode)) {
     assert.equal(value, header.get(name), `Opcode.${name}`);
   }
-  assert.deepEqual([...header.keys()].filter((n) => !(n in Opcode)), [], 'an IOCB_CMD_* that Opcode lacks');
+  // IOCB_CMD_NOOP is left out on purpose: the kernel refuses it (EINVAL from
+  // io_submit), so it has no prep method and no export (README, libaio table).
+  const missing = [...header.keys()].filter((n) => !(n in Opcode));
+  assert.deepEqual(missing.filter((n) => n !== 'NOOP'), [], 'an IOCB_CMD_* that Opcode lacks');
 });
