@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { eventfd } from '../../src/index.js';
+import { allocAligned, eventfd } from '../../src/index.js';
 
 const dir = process.argv[2]!;
 const ROUNDS = Number(process.argv[3] ?? 100);
@@ -35,9 +35,17 @@ function rssAfterGC(): number {
 }
 
 const paths = Array.from({ length: WORKERS }, (_, i) => path.join(dir, `worker-${process.pid}-${i}`));
+// Written through O_DIRECT, not left sparse: writes into holes would be
+// answered EAGAIN under the engine's RWF_NOWAIT and retried on the thread
+// pool, and the workers must be terminated with requests in the kernel.
+const zeros = allocAligned(1 << 20);
 for (const p of paths) {
-  fs.writeFileSync(p, '');
-  fs.truncateSync(p, FILE_SIZE);
+  const fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_DIRECT, 0o600);
+  try {
+    for (let at = 0; at < FILE_SIZE; at += zeros.length) fs.writeSync(fd, zeros, 0, zeros.length, at);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Never written: a poll on it is never answered. */
