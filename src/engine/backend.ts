@@ -20,7 +20,7 @@
  * checked by the file layer before `submit` (views, alignment, options).
  * @module
  */
-import type { Opcode } from '../core/constants.js';
+import { Opcode } from '../core/constants.js';
 import type { IoPriority } from '../core/ioprio.js';
 
 /** Options of a single read or write. */
@@ -80,6 +80,16 @@ export function refuse(release: Release, err: unknown): Promise<never> {
   release();
   return Promise.reject(err);
 }
+
+/** The system call that carries out each op on a thread (and names it under io_uring). */
+export const OP_SYSCALLS: Readonly<Record<EngineOp, string>> = {
+  [Opcode.PREAD]: 'read',
+  [Opcode.PWRITE]: 'write',
+  [Opcode.PREADV]: 'readv',
+  [Opcode.PWRITEV]: 'writev',
+  [Opcode.FSYNC]: 'fsync',
+  [Opcode.FDSYNC]: 'fdatasync',
+};
 
 /** The error an aborted request rejects with, as Node's own APIs do. */
 export function abortError(signal: AbortSignal): Error {

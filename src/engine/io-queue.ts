@@ -4,7 +4,7 @@ import { AioError } from '../core/errors.js';
 import { ContextCore } from '../core/context-core.js';
 import { argTypeError, argValueError, checkCount, shown } from '../core/validate.js';
 import { encodeIoPriority } from '../core/ioprio.js';
-import { abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
+import { OP_SYSCALLS, abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
 import { AbortWatch } from './abort-watch.js';
 import { RETRYABLE_FLAGS, submitBlocking, takesNowait } from './blocking-fallback.js';
 import { Fifo } from './fifo.js';
@@ -140,14 +140,7 @@ const OP_NAMES: Record<QueueEngine, Record<number, string>> = {
     [Opcode.FSYNC]: 'io_submit(fsync)',
     [Opcode.FDSYNC]: 'io_submit(fdsync)',
   },
-  uring: {
-    [Opcode.PREAD]: 'io_uring(read)',
-    [Opcode.PWRITE]: 'io_uring(write)',
-    [Opcode.PREADV]: 'io_uring(readv)',
-    [Opcode.PWRITEV]: 'io_uring(writev)',
-    [Opcode.FSYNC]: 'io_uring(fsync)',
-    [Opcode.FDSYNC]: 'io_uring(fdatasync)',
-  },
+  uring: Object.fromEntries(Object.entries(OP_SYSCALLS).map(([op, call]) => [op, `io_uring(${call})`])),
 };
 
 const threadDefaults: Record<QueueEngine, IoQueue | undefined> = { aio: undefined, uring: undefined };
@@ -534,12 +527,8 @@ export class IoQueue {
       if (--outstanding > 0) return;
       this.#fallingBack--;
       this.#finish(req);
-      if (this.#pending.length > 0 && !this.#flushScheduled) {
-        this.#flushScheduled = true;
-        process.nextTick(this.#flush);
-      } else {
-        this.#checkDrained();
-      }
+      if (this.#pending.length > 0) this.#scheduleFlush();
+      else this.#checkDrained();
     };
     submitBlocking(req.opcode as EngineOp, req.fd, req.buf, req.position, req.rwFlags, done).then(
       (n) => {

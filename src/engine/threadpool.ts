@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { EOPNOTSUPP } from '../core/errno.js';
-import { abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
+import { OP_SYSCALLS, abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
 import { Opcode } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
 import { AbortWatch } from './abort-watch.js';
@@ -16,15 +16,6 @@ type Callback = (err: NodeJS.ErrnoException | null, n?: number) => void;
 export const threadPool: Engine = {
   name: 'threadpool',
   submit: run,
-};
-
-const SYSCALLS: Record<EngineOp, string> = {
-  [Opcode.PREAD]: 'read',
-  [Opcode.PWRITE]: 'write',
-  [Opcode.PREADV]: 'readv',
-  [Opcode.PWRITEV]: 'writev',
-  [Opcode.FSYNC]: 'fsync',
-  [Opcode.FDSYNC]: 'fdatasync',
 };
 
 /** Hands the request to libuv's pool; `cb` gets the bytes transferred. */
@@ -63,7 +54,7 @@ const aborts = new AbortWatch<Watched>((w, signal) => {
 
 function run(op: EngineOp, fd: number, data: EngineData, position: number, opts: RequestOptions | undefined,
   release: Release): Promise<number> {
-  const syscall = SYSCALLS[op];
+  const syscall = OP_SYSCALLS[op];
   const signal = opts?.signal;
   if (signal?.aborted) return refuse(release, abortError(signal));
   if (opts?.flags) {
