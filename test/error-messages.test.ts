@@ -4,7 +4,8 @@
  * remedy for ENOENT that does not truncate, AioError from close() on a
  * descriptor closed behind the library's back, `path` and Node's message
  * shape, a closed queue refused at open(), and errno 95 named EOPNOTSUPP with
- * a text that fits a file.
+ * a text that fits a file, and the commands' one line for errno 95 saying what
+ * to do.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { open, allocAligned, errnoName, AioError, IoContext, IoQueue, Iocb } from '../src/index.js';
 import { diskDir, tempPath } from './helpers/disk.js';
+import { describeError, errorText } from '../src/util/error-text.js';
 
 const BLOCK = 4096;
 
@@ -195,4 +197,38 @@ test('errno 95 is EOPNOTSUPP, as Linux names it, with a text about operations, n
     }));
     await file.close();
   }
+});
+
+test('the commands\' text for errno 95 says EOPNOTSUPP, not sockets, and what to do, or the library\'s hint', async (t) => {
+  const p = existing(t, 'eopnotsupp-text');
+  if (!p) return;
+  const advice = /^EOPNOTSUPP: operation not supported \(the kernel, file system or device does not offer this operation or flag here; drop the flag or use another file system, and see what a path allows with linux-aio info PATH\)$/;
+  // Node's own error for the same number: code ENOTSUP, a text about sockets (ext4 cannot clone).
+  let nodeErr: unknown;
+  try {
+    fs.copyFileSync(p, `${p}.clone`, fs.constants.COPYFILE_FICLONE_FORCE);
+  } catch (err) {
+    nodeErr = err;
+  }
+  t.after(() => fs.rmSync(`${p}.clone`, { force: true }));
+  if (nodeErr === undefined) {
+    t.diagnostic('this file system clones files; the Node-error half is not tried');
+  } else {
+    assert.equal((nodeErr as NodeJS.ErrnoException).errno, -95);
+    assert.match(errorText(nodeErr), advice);
+    assert.match(describeError(nodeErr), advice);
+  }
+  // The kernel refuses an RWF flag it does not know: no hint, so the advice.
+  const aio = await open(p, 'r', { engine: 'aio' });
+  const refused = await aio.read(allocAligned(BLOCK), 0, { flags: 0x40000000 }).then(() => undefined, (err: unknown) => err);
+  await aio.close();
+  assert.ok(refused instanceof AioError && refused.hint === undefined, String(refused));
+  assert.match(errorText(refused), advice);
+  // With the library's hint, the hint says what to do, once.
+  const pool = await open(p, 'r', { engine: 'threadpool' });
+  const hinted = await pool.read(allocAligned(BLOCK), 0, { flags: 1 }).then(() => undefined, (err: unknown) => err);
+  await pool.close();
+  assert.equal(errorText(hinted),
+    'EOPNOTSUPP: operation not supported (per-request RWF flags need a kernel engine (aio or uring); the thread pool cannot pass them)');
+  assert.equal(describeError(hinted), 'EOPNOTSUPP: operation not supported');
 });

@@ -62,7 +62,7 @@ test('the thread pool refuses a priority with AioError EOPNOTSUPP and a reason',
   if (!f) return;
   await assert.rejects(f.file.write(Buffer.from('abc'), 0, { priority: { class: 'idle' } }), (e: AioError) => {
     assert.ok(e instanceof AioError);
-    assert.match(e.hint ?? '', /priority needs the aio engine/);
+    assert.match(e.hint ?? '', /priority needs a kernel engine \(aio or uring\)/);
     return true;
   });
   assert.equal(f.file.inFlight, 0);

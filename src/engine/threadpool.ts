@@ -58,10 +58,10 @@ function run(op: EngineOp, fd: number, data: EngineData, position: number, opts:
   const signal = opts?.signal;
   if (signal?.aborted) return refuse(release, abortError(signal));
   if (opts?.flags) {
-    return refuse(release, new AioError(EOPNOTSUPP, syscall, 'per-request RWF flags need the aio engine; the thread pool cannot pass them'));
+    return refuse(release, new AioError(EOPNOTSUPP, syscall, 'per-request RWF flags need a kernel engine (aio or uring); the thread pool cannot pass them'));
   }
   if (opts?.priority !== undefined) {
-    return refuse(release, new AioError(95, syscall, 'a per-request I/O priority needs the aio engine; the thread pool cannot pass it (ionice the process instead)'));
+    return refuse(release, new AioError(95, syscall, 'a per-request I/O priority needs a kernel engine (aio or uring); the thread pool cannot pass it (ionice the process instead)'));
   }
   return new Promise<number>((resolve, reject) => {
     const w: Watched = { settled: false, reject };
