@@ -122,6 +122,21 @@ test('every relative link of the README and docs/ points to a file in the packag
   }
 });
 
+test('every repository path the README, docs/ and BENCHMARKS.md quote exists (the torture runner is test/torture/)', () => {
+  const quoted = /`\.?\/?((?:src|test|native|bench|examples|scripts|docs)\/[\w./-]*)`/g;
+  let seen = 0;
+  for (const file of [...docFiles(), 'BENCHMARKS.md']) {
+    for (const m of fs.readFileSync(path.join(ROOT, file), 'utf8').matchAll(quoted)) {
+      seen++;
+      assert.ok(fs.existsSync(path.join(ROOT, m[1]!)), `${file} names ${m[1]}, which is not in the repository`);
+    }
+  }
+  assert.ok(seen > 20, `only ${seen} quoted paths found: the pattern no longer matches the docs`);
+  assert.match(fs.readFileSync(path.join(ROOT, 'docs/architecture.md'), 'utf8'), /`test\/torture\/`/);
+  assert.ok(fs.existsSync(path.join(ROOT, 'test/torture/main.ts')) && !fs.existsSync(path.join(ROOT, 'bench/torture')));
+  assert.equal(pkg.scripts.torture, 'npm run build && node dist/test/torture/main.js');
+});
+
 test('package.json: license, repository, homepage, bugs, keywords, exports for import, require and types', () => {
   assert.equal(pkg.license, 'MIT');
   assert.match(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'), /^MIT License/);
