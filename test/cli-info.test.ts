@@ -1,6 +1,7 @@
 /**
  * `linux-aio info`: the built command run as a subprocess on the
- * tests' folder, in text and JSON, checked against what node:fs and /proc say.
+ * tests' folder, in text and JSON, checked against what node:fs and /proc say;
+ * the samples in the docs have the rows and keys the command prints.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { diskDir, tempPath } from './helpers/disk.js';
 import { runCli, type Run } from './helpers/cli.js';
+import { codeBlocks } from './helpers/markdown.js';
 
 
 
@@ -158,4 +160,32 @@ test('info --help exits 0; a bad flag is one usage line and exit 2', async () =>
   assert.equal(bad.code, 2);
   assert.equal(bad.stdout, '');
   assert.match(bad.stderr, /^linux-aio info: Unknown option '--frob'[^\n]*\n$/);
+});
+
+/** The left column of info's text output: `kernel`, ..., `  kind`, ... (indent kept, paths and blanks dropped). */
+const labels = (text: string): string[] => text.split('\n')
+  .map((line) => /^( {0,2}\S+(?: \S+)*?)(?: {2,}|$)/.exec(line)?.[1] ?? '')
+  .filter((label) => label !== '' && !label.startsWith('/'));
+
+/** Every key path of a JSON value, arrays by their first element. */
+const keyPaths = (v: unknown, at = ''): string[] => {
+  if (Array.isArray(v)) return v.length === 0 ? [at] : keyPaths(v[0], `${at}[]`);
+  if (v === null || typeof v !== 'object') return [at];
+  return Object.entries(v).flatMap(([k, x]) => [`${at}.${k}`, ...keyPaths(x, `${at}.${k}`)]);
+};
+
+test('the docs\' samples of info have the rows and JSON keys the command prints for a folder on a disk', async (t) => {
+  const { dir, skip } = diskDir();
+  if (skip) return t.skip(skip);
+  const text = await run(['info', dir!]);
+  const json = await run(['info', '--json', dir!]);
+  assert.equal(text.code, 0, text.stderr);
+  const samples = ['README.md', 'docs/quickstart.md'].flatMap((f) => codeBlocks(f))
+    .map((b) => ({ ...b, code: b.code.replace(/^\$ npx linux-aio info\n/, '') }))
+    .filter((b) => b.code.startsWith('kernel '));
+  assert.equal(samples.length, 2, 'a text sample in the README and in docs/quickstart.md');
+  for (const b of samples) assert.deepEqual(labels(b.code), labels(text.stdout), `${b.file}:${b.line}`);
+  const shape = codeBlocks('docs/cli.md').filter((b) => b.lang === 'json');
+  assert.equal(shape.length, 1, 'one JSON sample in docs/cli.md');
+  assert.deepEqual(keyPaths(JSON.parse(shape[0]!.code)), keyPaths(JSON.parse(json.stdout)), `docs/cli.md:${shape[0]!.line}`);
 });
