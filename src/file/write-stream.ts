@@ -211,15 +211,20 @@ export class AioWriteStream extends Writable {
     this.#landed += head.byteLength;
   }
 
-  /** Writes the first `length` bytes of the staging buffer at the next position. */
-  #issue(length: number, dataBytes: number): void {
+  /**
+   * Writes the first `length` bytes of the staging buffer at the next
+   * position; `then` (the tail's truncate) is part of the write, so that the
+   * bytes count as landed, and the stream can close, only once it is done.
+   */
+  #issue(length: number, dataBytes: number, then?: () => Promise<void>): void {
     const buf = this.#staging!;
     this.#staging = undefined;
     this.#fill = 0;
     const position = this.#next;
     this.#next += length;
-    const write = this.#file!.write(buf.subarray(0, length), position, this.#io).then((n) => {
+    const write = this.#file!.write(buf.subarray(0, length), position, this.#io).then(async (n) => {
       if (n < length) throw shortWrite(this.#file!.path, n, length, position);
+      if (then) await then();
       this.#landed += dataBytes;
     });
     // The buffer goes back to the pool only once the kernel is done with it.
@@ -244,14 +249,23 @@ export class AioWriteStream extends Writable {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
   }
 
+  /**
+   * Waits for the writes in flight and throws the failure of one; true when
+   * the stream was destroyed meanwhile (an abort after end()): nothing may be
+   * written after that.
+   */
+  async #halted(): Promise<boolean> {
+    await this.#settleAll();
+    if (this.#failure !== undefined) throw this.#failure;
+    return this.destroyed;
+  }
+
   async #finish(): Promise<void> {
     const file = this.#file!;
     if (this.#head.length > 0) this.#track(this.#writeHead()); // the stream ended inside the first block
-    await this.#settleAll();
-    if (this.#failure !== undefined) throw this.#failure;
+    if (await this.#halted()) return;
     if (this.#fill > 0) await this.#writeTail(file);
-    await this.#settleAll();
-    if (this.#failure !== undefined) throw this.#failure;
+    if (await this.#halted()) return;
     if (this.#flush) await file.datasync();
     this.#signal?.removeEventListener('abort', this.#onAbort);
     if (this.#opener) await file.close();
@@ -271,12 +285,10 @@ export class AioWriteStream extends Writable {
     const end = this.#next + fill;
     if (whole === fill) return this.#issue(fill, fill);
     const { size } = await file.stat();
+    if (this.destroyed) return;
     if (size <= tailStart) {
       this.#staging!.fill(0, fill, whole + a);
-      this.#issue(whole + a, fill);
-      await this.#settleAll();
-      if (this.#failure !== undefined) throw this.#failure;
-      await file.truncate(end);
+      this.#issue(whole + a, fill, () => file.truncate(end));
       return;
     }
     const tail = Buffer.from(this.#staging!.subarray(whole, fill));
@@ -286,10 +298,10 @@ export class AioWriteStream extends Writable {
       this.#staging = undefined;
       this.#fill = 0;
     }
-    await this.#settleAll();
-    if (this.#failure !== undefined) throw this.#failure;
-    await file.writeAt(tailStart, tail, this.#io);
-    this.#landed += tail.byteLength;
+    if (await this.#halted()) return;
+    this.#track(file.writeAt(tailStart, tail, this.#io).then(() => {
+      this.#landed += tail.byteLength;
+    }));
   }
 }
 
