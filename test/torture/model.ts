@@ -1,15 +1,22 @@
 /**
  * The torture model check: a seeded random stream of reads,
  * writes, readv/writev and fsync/fdatasync at random aligned offsets and
- * lengths, across several files, at queue depths from 1 to 256, checked
- * against a shadow copy of every file kept in memory.
+ * lengths, writeAts at any alignment and write streams (write-side.ts),
+ * across several files, at queue depths from 1 to 256, on Linux AIO or
+ * io_uring, checked against a shadow copy of every file kept in memory.
  *
  * The stream of operations is a pure function of the seed: the i-th
  * operation (its file, offset, length, buffer split and the bytes it
  * writes) is the same on every run. What varies from run to run is only the
  * interleaving in the kernel. Operations that overlap one in flight wait
  * for it (a read overlapping a write in flight has no defined result), so
- * every read has exactly one right answer, which the model holds.
+ * every read has exactly one right answer, which the model holds. The one
+ * exception is by design: overlapping writeAts run together, and the model
+ * applies them in call order, which writeAt promises (locks.ts).
+ *
+ * writeAts and streams may run past the end of a file, so the model keeps
+ * each file's size: an operation that reaches past it holds everything from
+ * its start on, as its result depends on the size.
  *
  * Every written 512-byte sector carries a stamp (operation number, file,
  * offset), so a wrong read says where its bytes came from.
@@ -21,6 +28,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AioError, IoQueue, allocAligned, open, type AioFile } from '../../src/index.js';
+import { KERNEL_ENGINE } from '../helpers/engine.js';
+import { Locks, type LockMode } from './locks.js';
+import { GROWTH, runStream, streamPlan, writeAtRange, type StreamPlan } from './write-side.js';
 
 /** What to run. */
 export interface TortureOptions {
@@ -38,6 +48,10 @@ export interface TortureOptions {
   maxLength?: number;
   /** Operations per phase; each phase has its own queue depth and concurrency (default 5,000). */
   phaseOps?: number;
+  /** The kernel engine (default: io_uring when LINUX_AIO_ENGINE=uring, else Linux AIO). */
+  engine?: 'aio' | 'uring';
+  /** The mix of operations: 'all' (default) or 'writeSide', mostly writeAts and streams. */
+  mix?: Mix;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
   /**
@@ -57,6 +71,10 @@ export interface TortureResult {
   readvs: number;
   writevs: number;
   syncs: number;
+  writeAts: number;
+  streams: number;
+  /** Streams aborted before they finished (their bytesWritten checked against the disk). */
+  abortedStreams: number;
   /** Reads whose AbortSignal fired: the promise rejected with AbortError, or the read had already finished. */
   aborted: number;
   /** Reads that ended at or past the end of the file (short counts checked). */
@@ -73,6 +91,7 @@ export interface TortureResult {
   /** Requests the kernel answered EAGAIN under the engine's RWF_NOWAIT, retried on the thread pool. */
   fellBack: number;
   phases: PhaseSpec[];
+  engine: 'aio' | 'uring';
   ms: number;
 }
 
@@ -132,16 +151,24 @@ export class Rng {
   }
 }
 
-export type OpKind = 'read' | 'write' | 'readv' | 'writev' | 'fsync' | 'fdatasync';
+export type OpKind = 'read' | 'write' | 'readv' | 'writev' | 'writeAt' | 'stream' | 'fsync' | 'fdatasync';
+
+/** The mixes of operations: the upper bound of each kind's roll of 1,000, in OpKind order. */
+const MIXES = {
+  all: [360, 650, 780, 930, 985, 990, 995, 1000],
+  writeSide: [250, 350, 400, 450, 900, 985, 992, 1000],
+} as const;
+export type Mix = keyof typeof MIXES;
+const KINDS: readonly OpKind[] = ['read', 'write', 'readv', 'writev', 'writeAt', 'stream', 'fsync', 'fdatasync'];
 
 /** One operation of the stream. */
 export interface Op {
   index: number;
   kind: OpKind;
   file: number;
-  /** Byte offset (aligned). */
+  /** Byte offset (aligned, but for writeAt and stream). */
   offset: number;
-  /** Bytes asked for (aligned). */
+  /** Bytes asked for (aligned, but for writeAt and stream). */
   length: number;
   /** Vectored: the byte length of each buffer, in order. Plain: one entry. */
   pieces: number[];
@@ -149,6 +176,8 @@ export interface Op {
   view: 'buffer' | 'u32' | 'f64' | 'dataview';
   /** Read only: abort it ('queued': before it reaches the kernel; 'flight': after). */
   abort: 'none' | 'queued' | 'flight';
+  /** Stream only: how it writes. */
+  stream?: StreamPlan;
 }
 
 /** The knobs of one phase. */
@@ -190,14 +219,16 @@ export class OpStream {
   readonly #fileSize: number;
   readonly #unit: number;
   readonly #maxUnits: number;
+  readonly #mix: readonly number[];
   #next = 0;
 
-  constructor(seed: number, files: number, fileSize: number, unit: number, maxLength: number) {
+  constructor(seed: number, files: number, fileSize: number, unit: number, maxLength: number, mix: Mix = 'all') {
     this.#rng = new Rng(seed ^ 0x5eed0f05);
     this.#files = files;
     this.#fileSize = fileSize;
     this.#unit = unit;
     this.#maxUnits = Math.max(1, Math.floor(maxLength / unit));
+    this.#mix = MIXES[mix];
   }
 
   #units(): number {
@@ -213,13 +244,20 @@ export class OpStream {
     const r = this.#rng;
     const index = this.#next++;
     const roll = r.int(1000);
-    const kind: OpKind =
-      roll < 380 ? 'read' : roll < 700 ? 'write' : roll < 830 ? 'readv' : roll < 990 ? 'writev' : roll < 995 ? 'fsync' : 'fdatasync';
+    const kind = KINDS[this.#mix.findIndex((bound) => roll < bound)]!;
     const file = r.int(this.#files);
     if (kind === 'fsync' || kind === 'fdatasync') {
       return { index, kind, file, offset: 0, length: 0, pieces: [], view: 'buffer', abort: 'none' };
     }
     const unit = this.#unit;
+    if (kind === 'writeAt') {
+      const [offset, length] = writeAtRange(r, this.#fileSize, unit, this.#maxUnits * unit);
+      return { index, kind, file, offset, length, pieces: [length], view: 'buffer', abort: 'none' };
+    }
+    if (kind === 'stream') {
+      const stream = streamPlan(r, this.#fileSize, unit);
+      return { index, kind, file, offset: stream.start, length: stream.length, pieces: stream.writes, view: 'buffer', abort: 'none', stream };
+    }
     const fileUnits = this.#fileSize / unit;
     const units = Math.min(this.#units(), fileUnits);
     let startUnit: number;
@@ -296,41 +334,41 @@ function asView(kind: Op['view'], bytes: Buffer): ArrayBufferView {
   }
 }
 
-/** Per-file range locks at `unit` granularity: -1 a writer, n > 0 readers. */
-class Locks {
-  readonly #cells: Int32Array;
-  readonly #unit: number;
-  constructor(size: number, unit: number) {
-    this.#cells = new Int32Array(size / unit);
-    this.#unit = unit;
-  }
-  #span(offset: number, length: number): [number, number] {
-    const a = offset / this.#unit;
-    return [a, Math.min(this.#cells.length, a + length / this.#unit)];
-  }
-  free(offset: number, length: number, write: boolean): boolean {
-    const [a, b] = this.#span(offset, length);
-    const c = this.#cells;
-    for (let i = a; i < b; i++) if (c[i] !== 0 && (write || c[i] === -1)) return false;
-    return true;
-  }
-  take(offset: number, length: number, write: boolean): void {
-    const [a, b] = this.#span(offset, length);
-    const c = this.#cells;
-    for (let i = a; i < b; i++) c[i] = write ? -1 : c[i]! + 1;
-  }
-  drop(offset: number, length: number, write: boolean): void {
-    const [a, b] = this.#span(offset, length);
-    const c = this.#cells;
-    for (let i = a; i < b; i++) c[i] = write ? 0 : c[i]! - 1;
-  }
+/**
+ * The bytes `op` writes at [offset, offset + length), any alignment: the
+ * stamps of the 512-byte sectors around the run, cut to it, so every whole
+ * sector still says whose it is.
+ */
+function runBytes(op: Op, memAlign: number): Buffer {
+  const from = op.offset - (op.offset % SECTOR);
+  const to = Math.ceil((op.offset + op.length) / SECTOR) * SECTOR;
+  const aligned = op.offset % SECTOR === 0 && op.length % SECTOR === 0;
+  // Aligned runs come in aligned memory, so that writeAt's direct path runs too.
+  const sectors = aligned ? allocAligned(to - from, memAlign) : Buffer.alloc(to - from + 1).subarray(1);
+  stamp(sectors, op.index, op.file, from);
+  return sectors.subarray(op.offset - from, op.offset - from + op.length);
 }
 
 function isWrite(kind: OpKind): boolean {
-  return kind === 'write' || kind === 'writev';
+  return kind === 'write' || kind === 'writev' || kind === 'writeAt' || kind === 'stream';
 }
 
-/** Runs the model check; throws TortureFailure on the first wrong result. */
+function lockMode(kind: OpKind): LockMode {
+  return kind === 'writeAt' ? 'writeAt' : isWrite(kind) ? 'write' : 'read';
+}
+
+/**
+ * The bytes [start, end) `op` holds while the file is `size` bytes long:
+ * the aligned blocks it touches (writeAt and streams rewrite whole blocks),
+ * and everything to `capacity` when it reaches past the end, as its result
+ * then depends on the size or changes it.
+ */
+function lockRange(op: Op, unit: number, size: number, capacity: number): [number, number] {
+  const start = op.offset - (op.offset % unit);
+  const end = Math.ceil((op.offset + op.length) / unit) * unit;
+  return [Math.min(start, capacity), end > size ? capacity : end];
+}
+
 export async function runTorture(options: TortureOptions): Promise<TortureResult> {
   const seed = options.seed >>> 0;
   const nFiles = options.files ?? 4;
@@ -338,31 +376,52 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const maxLength = options.maxLength ?? 64 << 10;
   const phaseOps = options.phaseOps ?? 5000;
   const log = options.log ?? (() => {});
+  const engine = options.engine ?? KERNEL_ENGINE;
   const t0 = performance.now();
 
   const paths = Array.from({ length: nFiles }, (_, i) => path.join(options.dir, `torture-${hex(seed)}-${process.pid}-${i}`));
-  const models = paths.map(() => Buffer.alloc(fileSize));
+  // Files grow only through writeAts and streams, by at most GROWTH; past
+  // its size a model holds zeros.
+  const capacity = fileSize + GROWTH;
+  const models = paths.map(() => Buffer.alloc(capacity));
+  const sizes = paths.map(() => fileSize);
+  // The least size each file may have on disk now: `sizes` less the growth
+  // of writeAts in flight. Reaching past it is what makes a range depend on
+  // the size.
+  const lows = paths.map(() => fileSize);
   const result: TortureResult = {
-    seed, ops: 0, reads: 0, writes: 0, readvs: 0, writevs: 0, syncs: 0, aborted: 0, shortReads: 0,
-    bytesWritten: 0, bytesVerified: 0, finalBytesVerified: 0, stalls: 0, maxInFlight: 0, fellBack: 0, phases: [], ms: 0,
+    seed, ops: 0, reads: 0, writes: 0, readvs: 0, writevs: 0, syncs: 0, writeAts: 0, streams: 0, abortedStreams: 0,
+    aborted: 0, shortReads: 0, bytesWritten: 0, bytesVerified: 0, finalBytesVerified: 0, stalls: 0, maxInFlight: 0,
+    fellBack: 0, phases: [], engine, ms: 0,
   };
 
   // Create the files (preallocated: zeros in the model) and learn the alignment.
   let unit = SECTOR;
   let memAlign = SECTOR;
   for (const p of paths) {
-    const f = await open(p, 'w+', { size: fileSize, engine: 'aio' });
+    const f = await open(p, 'w+', { size: fileSize, engine });
     unit = Math.max(unit, f.alignment.offset);
     memAlign = Math.max(memAlign, f.alignment.memory);
     await f.close();
   }
   if (fileSize % unit !== 0) throw new RangeError(`fileSize ${fileSize} is not a multiple of the alignment ${unit}`);
 
-  const stream = new OpStream(seed, nFiles, fileSize, unit, Math.max(unit, maxLength));
+  const stream = new OpStream(seed, nFiles, fileSize, unit, Math.max(unit, maxLength), options.mix);
   const phaseRng = new Rng(seed ^ 0x9a5e5eed);
-  const locks = paths.map(() => new Locks(fileSize, unit));
+  const locks = paths.map(() => new Locks(capacity, unit));
   const fail = (msg: string, op: Op): never => {
     throw new TortureFailure(`${op.kind} of ${op.length} bytes at ${op.offset} in file ${op.file}: ${msg}`, seed, op.index);
+  };
+  const failedOp = (op: Op, err: unknown): TortureFailure => {
+    const detail = err instanceof AioError ? `${err.code} from ${err.syscall}${err.hint ? ` (${err.hint})` : ''}` : String(err);
+    return new TortureFailure(`${op.kind} of ${op.length} bytes at ${op.offset} in file ${op.file} failed: ${detail}`, seed, op.index);
+  };
+  /** Fails `op` at the first byte where `got`, read at `at`, differs from the model's `want`. */
+  const compare = (got: Buffer, want: Buffer, at: number, op: Op): void => {
+    if (got.equals(want)) return;
+    let k = 0;
+    while (got[k] === want[k]) k++;
+    fail(`byte ${at + k} of the file reads ${got[k]}, the model says ${want[k]}; the sector read holds ${describeSector(got, k)}, the model's holds ${describeSector(want, k)}`, op);
   };
 
   let lastProgress = performance.now();
@@ -371,14 +430,15 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   try {
     for (let phase = 0, done = 0; done < options.ops; phase++) {
       const spec = phaseSpec(phaseRng, phase);
+      // io_uring completions are always read in user space.
+      if (engine === 'uring') spec.reap = 'auto';
       const count = Math.min(phaseOps, options.ops - done);
       result.phases.push(spec);
-      const queues = spec.queues === 'shared'
-        ? [new IoQueue({ depth: spec.depth, reap: spec.reap })]
-        : paths.map(() => new IoQueue({ depth: spec.depth, reap: spec.reap }));
+      const queueOptions = { depth: spec.depth, reap: spec.reap, engine };
+      const queues = spec.queues === 'shared' ? [new IoQueue(queueOptions)] : paths.map(() => new IoQueue(queueOptions));
       const files: AioFile[] = [];
       for (let i = 0; i < nFiles; i++) {
-        files.push(await open(paths[i]!, 'r+', { engine: 'aio', queue: queues[spec.queues === 'shared' ? 0 : i]! }));
+        files.push(await open(paths[i]!, 'r+', { engine, queue: queues[spec.queues === 'shared' ? 0 : i]! }));
       }
       const tPhase = performance.now();
       log(`phase ${phase}: ops ${done}..${done + count - 1}, depth ${spec.depth}, concurrency ${spec.concurrency}, reap ${spec.reap}, ${spec.queues} queue${spec.queues === 'shared' ? '' : 's'}`);
@@ -430,6 +490,10 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
               new TortureFailure(`${op.kind} of file ${op.file} failed: ${String(err)}`, seed, op.index)));
             return;
           }
+          if (op.kind === 'writeAt' || op.kind === 'stream') {
+            startWriteSide(op, file, model, lock);
+            return;
+          }
           // Buffers: one aligned allocation per piece, or pieces cut from one.
           const raw: Buffer[] = [];
           if (op.pieces.length > 1 && op.index % 2 === 0 && memAlign <= unit) {
@@ -452,8 +516,9 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
             for (const b of raw) b.fill(0xee);
           }
           const views = raw.map((b) => asView(op.view, b));
-          const lockLen = Math.min(op.length, fileSize - op.offset);
-          if (lockLen > 0) lock.take(op.offset, lockLen, w);
+          const mode = lockMode(op.kind);
+          const [ls, le] = lockRange(op, unit, lows[op.file]!, capacity);
+          lock.take(ls, le, mode);
           outstanding++;
           result.maxInFlight = Math.max(result.maxInFlight, outstanding);
 
@@ -476,7 +541,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
           }
           p.then((n) => {
             if (failed) return;
-            if (lockLen > 0) lock.drop(op.offset, lockLen, w);
+            lock.drop(ls, le, mode);
             if (w) {
               if (n !== op.length) fail(`wrote ${n} bytes, expected ${op.length}`, op);
               let at = op.offset;
@@ -486,8 +551,9 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
               }
               result.bytesWritten += n;
             } else {
-              const expected = Math.max(0, Math.min(op.length, fileSize - op.offset));
-              if (n !== expected) fail(`read ${n} bytes, expected ${expected} (file size ${fileSize})`, op);
+              const size = sizes[op.file]!;
+              const expected = Math.max(0, Math.min(op.length, size - op.offset));
+              if (n !== expected) fail(`read ${n} bytes, expected ${expected} (file size ${size})`, op);
               if (expected < op.length) result.shortReads++;
               if (op.abort === 'queued') fail('a read aborted before it reached the kernel resolved', op);
               let at = op.offset;
@@ -495,13 +561,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
               for (const b of raw) {
                 const len = Math.min(left, b.length);
                 if (len <= 0) break;
-                const got = b.subarray(0, len);
-                const want = model.subarray(at, at + len);
-                if (!got.equals(want)) {
-                  let k = 0;
-                  while (got[k] === want[k]) k++;
-                  fail(`byte ${at + k} of the file reads ${got[k]}, the model says ${want[k]}; the sector read holds ${describeSector(got, k)}, the model's holds ${describeSector(want, k)}`, op);
-                }
+                compare(b.subarray(0, len), model.subarray(at, at + len), at, op);
                 result.bytesVerified += len;
                 at += len;
                 left -= len;
@@ -510,28 +570,87 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
             finishOne();
           }, (err: unknown) => {
             if (failed) return;
-            if (lockLen > 0) lock.drop(op.offset, lockLen, w);
+            lock.drop(ls, le, mode);
             if (op.abort !== 'none' && err instanceof Error && err.name === 'AbortError') {
               result.aborted++;
               finishOne();
               return;
             }
-            const detail = err instanceof AioError ? `${err.code} from ${err.syscall}${err.hint ? ` (${err.hint})` : ''}` : String(err);
-            onError(new TortureFailure(`${op.kind} of ${op.length} bytes at ${op.offset} in file ${op.file} failed: ${detail}`, seed, op.index));
+            onError(failedOp(op, err));
           }).catch(onError);
+        };
+
+        /**
+         * A writeAt, applied to the model when it is called (overlapping
+         * writeAts land in call order), or a write stream, applied as far as
+         * its bytesWritten says and read back at once within its range.
+         */
+        const startWriteSide = (op: Op, file: AioFile, model: Buffer, lock: Locks): void => {
+          const data = runBytes(op, memAlign);
+          const mode = lockMode(op.kind);
+          const [ls, le] = lockRange(op, unit, lows[op.file]!, capacity);
+          lock.take(ls, le, mode);
+          outstanding++;
+          result.maxInFlight = Math.max(result.maxInFlight, outstanding);
+          const done = (): void => {
+            lock.drop(ls, le, mode);
+            finishOne();
+          };
+          if (op.kind === 'writeAt') {
+            result.writeAts++;
+            data.copy(model, op.offset);
+            sizes[op.file] = Math.max(sizes[op.file]!, op.offset + op.length);
+            file.writeAt(op.offset, data).then((n) => {
+              if (failed) return;
+              if (n !== op.length) fail(`writeAt resolved to ${n}, expected ${op.length}`, op);
+              lows[op.file] = Math.max(lows[op.file]!, op.offset + op.length);
+              result.bytesWritten += n;
+              done();
+            }, (err: unknown) => onError(failedOp(op, err))).catch(onError);
+            return;
+          }
+          result.streams++;
+          const plan = op.stream!;
+          runStream(file, plan, data).then(async ({ bytesWritten, error }) => {
+            if (failed) return;
+            if (error !== undefined) {
+              if (plan.abortAt < 0 || !(error instanceof Error) || error.name !== 'AbortError') throw failedOp(op, error);
+              result.abortedStreams++;
+            } else if (bytesWritten !== op.length) {
+              fail(`the stream finished with bytesWritten ${bytesWritten}`, op);
+            }
+            if (bytesWritten > op.length) fail(`bytesWritten ${bytesWritten} is more than was written`, op);
+            data.copy(model, op.offset, 0, bytesWritten);
+            if (bytesWritten > 0) sizes[op.file] = lows[op.file] = Math.max(sizes[op.file]!, op.offset + bytesWritten);
+            result.bytesWritten += bytesWritten;
+            // What it says landed did, and nothing after it: the range it holds, read back.
+            const to = le < capacity ? le : Math.min(capacity, Math.ceil((op.offset + op.length) / unit) * unit + unit);
+            const got = await file.readAt(ls, to - ls);
+            const want = model.subarray(ls, Math.max(ls, Math.min(to, sizes[op.file]!)));
+            if (got.length !== want.length) {
+              fail(`after the stream (bytesWritten ${bytesWritten}${error ? ', aborted' : ''}) the file ends at ${ls + got.length}, the model says ${ls + want.length}`, op);
+            }
+            compare(got, want, ls, op);
+            result.bytesVerified += got.length;
+            done();
+          }).catch((err: unknown) => onError(err instanceof TortureFailure ? err : failedOp(op, err)));
         };
 
         // Operations that overlap one in flight wait here, in order; later
         // operations that overlap neither those in flight nor those waiting
         // go ahead of them (their order cannot change any result).
         const parked: Op[] = [];
-        const overlaps = (a: Op, b: Op): boolean =>
-          a.file === b.file && a.length > 0 && b.length > 0 && (isWrite(a.kind) || isWrite(b.kind)) &&
-          a.offset < b.offset + b.length && b.offset < a.offset + a.length;
+        const overlaps = (a: Op, b: Op): boolean => {
+          if (a.file !== b.file || a.length === 0 || b.length === 0 || !(isWrite(a.kind) || isWrite(b.kind))) return false;
+          const size = lows[a.file]!;
+          const [as, ae] = lockRange(a, unit, size, capacity);
+          const [bs, be] = lockRange(b, unit, size, capacity);
+          return as < be && bs < ae;
+        };
         const blocked = (op: Op, upTo: number): boolean => {
           if (op.kind === 'fsync' || op.kind === 'fdatasync') return false;
-          const lockLen = Math.min(op.length, fileSize - op.offset);
-          if (lockLen > 0 && !locks[op.file]!.free(op.offset, lockLen, isWrite(op.kind))) return true;
+          const [ls, le] = lockRange(op, unit, lows[op.file]!, capacity);
+          if (ls < le && !locks[op.file]!.free(ls, le, lockMode(op.kind))) return true;
           for (let k = 0; k < upTo; k++) if (overlaps(parked[k]!, op)) return true;
           return false;
         };
@@ -581,11 +700,12 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     // What is on disk, read back through node:fs.
     for (let i = 0; i < nFiles; i++) {
       const disk = fs.readFileSync(paths[i]!);
-      if (disk.length !== fileSize) throw new TortureFailure(`file ${i} is ${disk.length} bytes, expected ${fileSize}`, seed, -1);
-      if (!disk.equals(models[i]!)) {
+      if (disk.length !== sizes[i]) throw new TortureFailure(`file ${i} is ${disk.length} bytes, the model says ${sizes[i]}`, seed, -1);
+      const model = models[i]!.subarray(0, sizes[i]);
+      if (!disk.equals(model)) {
         let k = 0;
-        while (disk[k] === models[i]![k]) k++;
-        throw new TortureFailure(`after the run, byte ${k} of file ${i} is ${disk[k]}, the model says ${models[i]![k]}; the disk's sector holds ${describeSector(disk, k)}, the model's ${describeSector(models[i]!, k)}`, seed, -1);
+        while (disk[k] === model[k]) k++;
+        throw new TortureFailure(`after the run, byte ${k} of file ${i} is ${disk[k]}, the model says ${model[k]}; the disk's sector holds ${describeSector(disk, k)}, the model's ${describeSector(model, k)}`, seed, -1);
       }
       result.finalBytesVerified += disk.length;
     }
