@@ -130,6 +130,42 @@ test('abort: the writes in flight complete, nothing after them, and the error sa
   assert.equal(early.bytesWritten, 0);
 });
 
+test('an abort after end(), while the last chunk is in flight: the tail is not written, and the file holds bytesWritten bytes', async (t) => {
+  const p = scratchPath(t, 'ws-abort-end');
+  if (!p) return;
+  const file = await opened(t, p, 'w+');
+  const a = file.alignment.offset;
+  const chunk = 4 * a;
+  const ac = new AbortController();
+  // The third chunk's completion is held back a little and brings the abort,
+  // so that the abort meets the stream in _final, waiting for that write.
+  const write = file.write.bind(file);
+  let calls = 0;
+  file.write = (buf, position, opts) => {
+    const done = write(buf, position, opts);
+    if (++calls !== 3) return done;
+    return done.then((n) => new Promise((resolve) => setTimeout(() => {
+      ac.abort();
+      resolve(n);
+    }, 20)));
+  };
+  const out = file.createWriteStream({ chunkSize: chunk, depth: 2, signal: ac.signal });
+  const data = randomFillSync(Buffer.alloc(3 * chunk + a)); // the tail: one whole block
+  let error: (Error & { bytesWritten?: number }) | undefined;
+  out.on('error', (err) => (error = err));
+  const closed = new Promise((resolve) => out.once('close', resolve));
+  out.end(data);
+  await closed;
+  assert.equal(error?.name, 'AbortError');
+  assert.equal(error?.bytesWritten, out.bytesWritten);
+  assert.equal(out.bytesWritten, 3 * chunk, 'the chunks in flight landed');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(file.inFlight, 0);
+  assert.equal(calls, 3, 'the tail was never written');
+  assert.equal(fs.statSync(p).size, 3 * chunk, 'nothing was written after the writes in flight');
+  assert.ok(fs.readFileSync(p).equals(data.subarray(0, 3 * chunk)));
+});
+
 test('a write the kernel refuses fails the stream with an AioError that says how many bytes landed', async (t) => {
   const p = scratchPath(t, 'ws-refused');
   if (!p) return;
