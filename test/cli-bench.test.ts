@@ -98,3 +98,15 @@ test('bench: bad flags are one line and exit code 2', async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: linux-aio bench/);
 });
+
+test('bench: a target it cannot use is one line naming the file and the cause, exit code 1', async (t) => {
+  const { skip } = diskDir();
+  if (skip) return t.skip(skip);
+  const file = tempPath('bench-not-a-dir');
+  fs.writeFileSync(file, 'x');
+  t.after(() => fs.rmSync(file, { force: true }));
+  const r = await run(['bench', '--filename', `${file}/target`, '--runtime', '100ms', '--ramp_time', '0']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `linux-aio bench: ${file}/target: ENOTDIR: not a directory\n`);
+});

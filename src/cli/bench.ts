@@ -237,7 +237,10 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       filling?.stop();
     }
   } catch (err) {
-    io.err(`linux-aio bench: ${err instanceof TargetError ? err.message : errorText(err)}\n`);
+    // Node's errors carry the file they were about; errorText keeps only the cause.
+    const where = (err as { path?: unknown } | null)?.path;
+    const cause = err instanceof TargetError ? err.message : `${typeof where === 'string' ? `${where}: ` : ''}${errorText(err)}`;
+    io.err(`linux-aio bench: ${cause}\n`);
     return 1;
   }
 
