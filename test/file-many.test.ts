@@ -2,12 +2,13 @@
  * The batch entry point, AioFile.readMany / writeMany: many ranges, one call
  * that settles once, ranges that touch merged into vectored requests (and,
  * with maxGap, reads that nearly touch), results in the caller's order, on
- * both engines; errors fail the batch only once every range is done.
+ * both engines; errors fail the batch only once every range is done, and the
+ * access mode is checked first, as for one request.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { open, allocAligned, IoQueue, type AioFile, type OpenOptions } from '../src/index.js';
+import { open, allocAligned, AioError, IoQueue, type AioFile, type OpenOptions } from '../src/index.js';
 import { diskDir, tempPath } from './helpers/disk.js';
 
 const BLOCK = 4096;
@@ -147,4 +148,25 @@ test('an aborted batch rejects with AbortError; a closed file refuses with EBADF
   await assert.rejects(f.file.readMany(ranges, { signal: AbortSignal.abort() }), { name: 'AbortError' });
   await f.file.close();
   await assert.rejects(f.file.readMany(ranges), { code: 'EBADF' });
+});
+
+test('readMany of a write-only file and writeMany of a read-only one say so, with the path, before the kernel', async (t) => {
+  for (const engine of ['aio', 'threadpool'] as const) {
+    const ranges = [0, 2].map((b) => ({ buf: allocAligned(BLOCK), position: b * BLOCK }));
+    const w = await fixture(t, { engine }, 'w');
+    if (!w) return;
+    await assert.rejects(w.file.readMany(ranges), (err: AioError) => {
+      assert.ok(err instanceof AioError, String(err));
+      assert.equal(err.code, 'EBADF');
+      assert.equal(err.syscall, 'readMany');
+      assert.equal(err.path, w.path);
+      assert.match(err.hint ?? '', /opened write-only \('w'\): open it with 'r\+' to read/);
+      return true;
+    }, engine);
+    assert.equal(w.file.inFlight, 0);
+    const r = await fixture(t, { engine }, 'r');
+    if (!r) return;
+    await assert.rejects(r.file.writeMany(ranges), { name: 'AioError', code: 'EBADF', syscall: 'writeMany', path: r.path }, engine);
+    assert.deepEqual(await r.file.readMany(ranges), [BLOCK, BLOCK], 'reads still work');
+  }
 });

@@ -403,7 +403,8 @@ export class AioFile implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    const closed = this.#closedError(write ? 'writeMany' : 'readMany');
+    const op = write ? 'writeMany' : 'readMany';
+    const closed = this.#closedError(op) ?? this.#accessError(op);
     if (closed) return Promise.reject(closed);
     const count = plan.ops.length;
     if (count === 0) return Promise.resolve([]);
@@ -464,7 +465,7 @@ export class AioFile implements AsyncDisposable {
 
   /** The kernel would answer EBADF: say that it is the access mode, before it does. */
   #accessError(op: string): AioError | undefined {
-    const hint = op === 'read' || op === 'readv' ? this.#cannotRead : this.#cannotWrite;
+    const hint = op.startsWith('read') ? this.#cannotRead : this.#cannotWrite;
     return hint === undefined ? undefined : accessError(op, hint, this.path);
   }
 }
