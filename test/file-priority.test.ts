@@ -1,8 +1,9 @@
 /**
  * The request option `priority` ({ class, level }): every class reaches the
- * kernel on the aio engine (realtime without CAP_SYS_NICE is refused by the
- * kernel itself, which proves the field is passed), bad values are refused
- * before the kernel, and the thread pool refuses it with a reason.
+ * kernel on the aio engine, and on io_uring as the SQE's ioprio
+ * (realtime without CAP_SYS_NICE is refused by the kernel itself on both,
+ * which proves the field is passed), bad values are refused before the
+ * kernel, and the thread pool refuses it with a reason.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { allocAligned, AioError, type IoPriority } from '../src/index.js';
 import { openScratch } from './helpers/scratch-file.js';
+import { uringAvailability } from '../src/engine/select.js';
 
 
 test('every class and level is taken on the aio engine, by read, write, writeAt and the streams', async (t) => {
@@ -70,7 +72,7 @@ test('the thread pool refuses a priority with AioError EOPNOTSUPP and a reason',
 
 const CHILD = `
   const { open, allocAligned, AioError } = await import(process.argv[1]);
-  const file = await open(process.argv[2], 'r');
+  const file = await open(process.argv[2], 'r', { engine: process.argv[3] });
   process.setgid(65534);
   process.setuid(65534);
   const out = {};
@@ -79,19 +81,27 @@ const CHILD = `
     catch (e) { out[cls] = e instanceof AioError ? e.code : String(e); }
   }
   await file.close();
-  console.log(JSON.stringify({ uid: process.getuid(), ...out }));
+  console.log(JSON.stringify({ uid: process.getuid(), engine: file.engine, ...out }));
 `;
 
-test('without CAP_SYS_NICE the kernel refuses a realtime request (EPERM): the priority reaches it', async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root to drop to an unprivileged user');
-  const f = await openScratch(t, 'prio', 'w+', true);
-  if (!f) return;
-  await f.file.writeFile(Buffer.alloc(4096, 1));
-  const index = fileURLToPath(new URL('../src/index.js', import.meta.url));
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, index, f.path], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, r.stderr);
-  const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { uid: number; realtime: unknown; 'best-effort': unknown };
-  assert.notEqual(got.uid, 0);
-  assert.equal(got.realtime, 'EPERM', 'the kernel checked the realtime class');
-  assert.equal(got['best-effort'], 4096, 'best-effort needs no privilege');
-});
+const uring = uringAvailability();
+// io_uring checks the SQE's ioprio as Linux AIO checks aio_reqprio, when the
+// request is prepared (io_prep_rw calls ioprio_check_cap): a realtime class
+// refused there was read from the field.
+for (const engine of ['aio', 'uring'] as const) {
+  test(`${engine}: without CAP_SYS_NICE the kernel refuses a realtime request (EPERM): the priority reaches it`, async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to drop to an unprivileged user');
+    if (engine === 'uring' && !uring.usable) return t.skip(`io_uring is not usable here: ${uring.reason}`);
+    const f = await openScratch(t, 'prio', 'w+', true);
+    if (!f) return;
+    await f.file.writeFile(Buffer.alloc(4096, 1));
+    const index = fileURLToPath(new URL('../src/index.js', import.meta.url));
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, index, f.path, engine], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { uid: number; engine: string; realtime: unknown; 'best-effort': unknown };
+    assert.notEqual(got.uid, 0);
+    assert.equal(got.engine, engine);
+    assert.equal(got.realtime, 'EPERM', 'the kernel checked the realtime class');
+    assert.equal(got['best-effort'], 4096, 'best-effort needs no privilege');
+  });
+}
