@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import { open, allocAligned, type AioFile } from '../src/index.js';
 import { diskDir, tempPath } from './helpers/disk.js';
 import { forceGC } from './helpers/gc.js';
+import { uringAvailability } from '../src/engine/select.js';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -145,6 +146,22 @@ test('write and writev of 2 GiB + 1 MiB on Linux AIO write every byte', async (t
     await closes(file);
   }
 });
+
+for (const engine of ['aio', 'uring'] as const) {
+  test(`writeAt of 2 GiB + 1 MiB on ${engine} writes every byte, as write() does`, async (t) => {
+    const why = skipReason() ?? (engine === 'uring' && !uringAvailability().usable ? `io_uring is not usable here: ${uringAvailability().reason}` : undefined);
+    if (why) return t.skip(why);
+    // As above: /dev/null caps one write at MAX_RW_COUNT as a file does, so a
+    // writeAt sent whole would come back short (an error before the split).
+    const file = await open('/dev/null', 'w', { direct: false, engine });
+    assert.equal(file.engine, engine);
+    try {
+      assert.equal(await file.writeAt(0, bigBuffer()), BIG, 'writeAt is not cut at 2,147,479,552');
+    } finally {
+      await closes(file);
+    }
+  });
+}
 
 test('the thread pool reads and writes 2 GiB + 1 MiB, and close() still resolves', async (t) => {
   const why = skipReason();

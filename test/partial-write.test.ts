@@ -2,7 +2,7 @@
  * A write that lands part-way: the kernel writes what fits
  * and answers with the count; the next write fails. write() must not resolve
  * with the short count as if it were done: it rejects with an AioError whose
- * `bytesWritten` says how much landed. A block device smaller than the write
+ * `bytesWritten` says how much landed (writeAt too). A block device smaller than the write
  * is such a case (ENOSPC past its end); run as root on a loop device.
  */
 import { test, type TestContext } from 'node:test';
@@ -52,6 +52,10 @@ for (const [engine, direct] of [['aio', true], ['uring', true], ['uring', false]
     await assert.rejects(file.write(buf, 0), landedPartWay(MiB));
     await assert.rejects(file.writev([buf.subarray(0, MiB / 2), buf.subarray(MiB / 2)], MiB / 2), landedPartWay(MiB / 2));
     await assert.rejects(file.write(buf.subarray(0, 4096), MiB), landedPartWay(0));
+    // writeAt goes on after the short write as write() does, and counts only
+    // its own bytes: the span from MiB / 2 holds 100 bytes of the device first.
+    await assert.rejects(file.writeAt(MiB / 2, buf), landedPartWay(MiB / 2));
+    await assert.rejects(file.writeAt(MiB / 2 + 100, buf.subarray(0, MiB)), landedPartWay(MiB / 2 - 100));
     assert.equal(file.inFlight, 0);
     await file.close();
     const back = fs.readFileSync(dev.backing);

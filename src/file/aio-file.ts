@@ -286,6 +286,8 @@ export class AioFile implements AsyncDisposable {
    * reading the partial blocks at its edges (one read each, in parallel), and
    * a span that ends past the end of the file is cut back with ftruncate.
    * Overlapping writeAts land in call order and never lose each other's bytes.
+   * As with {@link write}, a span past the kernel's cap goes out in pieces and
+   * a failure's `bytesWritten` counts the bytes of `data` that landed.
    * docs/filehandle.md gives the cost.
    */
   writeAt(position: number, data: string | ArrayBufferView, opts?: WriteAtOptions): Promise<number> {

@@ -16,6 +16,10 @@
  *   is running, to the furthest byte any of them wrote or the size there was.
  *   writeAts called while such a cut is due wait until it is done, so it is
  *   never put off for long.
+ *
+ * The span goes to the kernel as write() sends a buffer: in pieces of at
+ * most MAX_RW_COUNT, on after a short write, and a failure says in
+ * `bytesWritten` how many of the caller's bytes landed.
  * @module
  */
 import fs from 'node:fs';
@@ -28,8 +32,9 @@ import { abortError, type RequestOptions } from '../engine/backend.js';
 import type { AioFile } from './aio-file.js';
 import { holdOpen, type HeldIo } from './file-hold.js';
 import { AioError } from '../core/errors.js';
-import { fileError, shortWrite } from './file-error.js';
+import { fileError } from './file-error.js';
 import { ftruncateHeld } from './size-ops.js';
+import { pieceLimit, transferAll, withBytesWritten } from './transfer.js';
 import { asBytes } from './whole-file.js';
 
 const fstatAsync = promisify(fs.fstat);
@@ -124,6 +129,8 @@ async function writeSpan(file: AioFile, io: HeldIo, s: State, position: number, 
   const mine: Span = { start, end: spanEnd, done: new Promise<void>((r) => (release = r)) };
   const earlier = s.spans.filter((o) => o.start < spanEnd && start < o.end).map((o) => o.done);
   s.spans.push(mine);
+  /** Bytes of the span written, from `start`. */
+  let landed = 0;
   try {
     if (earlier.length > 0) await Promise.all(earlier);
     if (signal?.aborted) throw abortError(signal);
@@ -147,8 +154,11 @@ async function writeSpan(file: AioFile, io: HeldIo, s: State, position: number, 
         s.floor = Math.max(s.floor, tailStart + tailRead);
       }
     }
-    const n = await io(Opcode.PWRITE, span, start, writeOpts);
-    if (n < span.byteLength) throw shortWrite(file.path, n, span.byteLength, start);
+    await transferAll('write', [span], start, 0, pieceLimit(file.alignment), async (piece, at) => {
+      const n = await io(Opcode.PWRITE, piece[0]!, at, writeOpts);
+      landed = at - start + n;
+      return n;
+    });
     if (tailEdge && tailRead < a) {
       s.padded = Math.max(s.padded, spanEnd);
       if (!s.gate) {
@@ -162,7 +172,9 @@ async function writeSpan(file: AioFile, io: HeldIo, s: State, position: number, 
     }
     return false;
   } catch (err) {
-    throw editError(err, file);
+    // The edge bytes before the caller's are the file's own: only the caller's count.
+    const ours = Math.max(0, Math.min(bytes.byteLength, landed - (position - start)));
+    throw withBytesWritten(editError(err, file), ours);
   } finally {
     s.spans.splice(s.spans.indexOf(mine), 1);
     release();
