@@ -140,11 +140,11 @@ test('uring: abort cancels the request in the kernel (IORING_OP_ASYNC_CANCEL), s
 test("uring: a queue's engine must agree with an explicit engine; bad queue engines are refused", { skip }, async (t) => {
   const f = randomFile(t, 4096, 'uring-queue');
   if (!f) return;
-  const aio = new IoQueue({ depth: 2 });
+  const aio = new IoQueue({ depth: 2, engine: 'aio' });
   t.after(() => aio.close());
   await assert.rejects(open(f.path, 'r', { engine: 'uring', queue: aio }), TypeError);
   assert.throws(() => new IoQueue({ engine: 'io_uring' as never }), TypeError);
   assert.throws(() => new IoQueue({ engine: 'uring', reap: 'syscall' }), TypeError);
   assert.equal(IoQueue.default('uring'), IoQueue.default('uring'), "one shared ring per thread");
-  assert.notEqual(IoQueue.default('uring') as unknown, IoQueue.default() as unknown);
+  assert.notEqual(IoQueue.default('uring') as unknown, IoQueue.default('aio') as unknown);
 });
