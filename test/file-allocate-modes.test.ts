@@ -1,13 +1,15 @@
 /**
  * allocate(offset, length, { mode }): each fallocate mode's effect on the
  * size, the contents and the blocks (st_blocks) on the real file system; a
- * mode the file system lacks is skipped with its reason.
+ * mode the file system lacks is skipped with its reason; on the uring engine
+ * a request of the ring (IORING_OP_FALLOCATE), on the others the thread pool.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { randomFillSync } from 'node:crypto';
-import { open, allocAligned, AioError, type AioFile, type AllocateMode } from '../src/index.js';
+import { open, allocAligned, AioError, IoQueue, type AioFile, type AllocateMode } from '../src/index.js';
+import { uringAvailability } from '../src/engine/select.js';
 import { attachLoop, diskDir, loopSkipReason, tempPath } from './helpers/disk.js';
 
 const KiB = 1024;
@@ -139,4 +141,47 @@ test('a mode the device refuses is an AioError with the path and a hint; a block
   // 'default' on a device has no KEEP_SIZE meaning and the kernel refuses it.
   await assert.rejects(dev.allocate(0, 4096), (e: AioError & { path?: string }) => e instanceof AioError && e.path === loop.device);
   assert.equal(dev.inFlight, 0);
+});
+
+test('allocate is a request of the ring on io_uring (IORING_OP_FALLOCATE) and runs on the thread pool on Linux AIO', async (t) => {
+  const { skip } = diskDir();
+  if (skip) return t.skip(skip);
+  const uring = uringAvailability();
+  for (const engine of ['aio', 'uring'] as const) {
+    await t.test(engine, async (t) => {
+      if (engine === 'uring' && !uring.usable) return t.skip(`io_uring is not usable here: ${uring.reason}`);
+      const queue = new IoQueue({ engine, depth: 4 });
+      t.after(() => queue.close());
+      const path = tempPath(`falloc-${engine}`);
+      fs.writeFileSync(path, Buffer.alloc(64 * KiB, 7));
+      t.after(() => fs.rmSync(path, { force: true }));
+      const file = await open(path, 'r+', { queue });
+      t.after(() => file.close());
+      assert.equal(file.engine, engine);
+      const before = allocated(path);
+      const pending = file.allocate(64 * KiB, 256 * KiB, { mode: 'keepSize' });
+      assert.ok(file.inFlight >= 1, 'close() waits for an allocate in flight');
+      await pending;
+      assert.equal(fs.statSync(path).size, 64 * KiB, 'keepSize kept the size');
+      assert.ok(allocated(path) >= before + 256 * KiB, `blocks grew from ${before} to ${allocated(path)}`);
+      await file.allocate(0, 128 * KiB);
+      assert.equal(queue.stats().submitted, engine === 'uring' ? 2 : 0, 'both allocates went to the ring, or neither to the queue');
+      assert.equal(fs.statSync(path).size, 128 * KiB, "'default' extended the file");
+      assert.ok((await file.readFile()).subarray(64 * KiB).every((b) => b === 0), 'the new range reads as zeros');
+      assert.equal(file.inFlight, 0);
+
+      // The kernel's refusal names the engine's call, the file and the mode.
+      const ro = await open(path, 'r', { queue });
+      t.after(() => ro.close());
+      await assert.rejects(ro.allocate(0, 4096), (err: unknown) => {
+        assert.ok(err instanceof AioError, String(err));
+        assert.equal(err.code, 'EBADF');
+        assert.equal(err.syscall, engine === 'uring' ? 'io_uring(fallocate)' : 'fallocate');
+        assert.equal((err as AioError & { path?: string }).path, path);
+        assert.match(err.hint ?? '', /fallocate mode 'default' of 4096 bytes at 0 .*needs a file opened for writing/);
+        return true;
+      });
+      assert.equal(ro.inFlight, 0);
+    });
+  }
 });

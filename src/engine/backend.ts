@@ -73,6 +73,13 @@ export interface Engine {
    */
   submitMany?(ops: readonly EngineOp[], fd: number, datas: readonly EngineData[], positions: readonly number[],
     opts: RequestOptions | undefined, release: Release): Promise<number[]>;
+  /**
+   * Optional: fallocate(2) of `length` bytes at `offset` with `mode` (the
+   * FALLOC_FL_* bits) carried out by the engine itself (io_uring's
+   * IORING_OP_FALLOCATE), settled with 0 and released as a request is. The
+   * file layer runs it on the thread pool for engines without it.
+   */
+  allocate?(fd: number, mode: number, offset: number, length: number, release: Release): Promise<number>;
 }
 
 /** An engine's refusal of a request before it started: releases it and returns the rejection. */

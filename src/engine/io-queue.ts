@@ -2,6 +2,7 @@ import { EAGAIN, EBADF, EOPNOTSUPP } from '../core/errno.js';
 import { Opcode, RWF } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
 import { ContextCore } from '../core/context-core.js';
+import { URING_FALLOCATE } from '../core/uring.js';
 import { argTypeError, argValueError, checkCount, shown } from '../core/validate.js';
 import { encodeIoPriority } from '../core/ioprio.js';
 import { OP_SYSCALLS, abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
@@ -113,6 +114,8 @@ class Request {
   nowait = false;
   /** aio_reqprio, or -1 for none. */
   reqprio = -1;
+  /** The row's AUX: fallocate's length. */
+  aux = 0;
   /** Its slot while in the kernel, for a cancel. */
   slot = -1;
   release: Release | undefined = undefined;
@@ -140,7 +143,10 @@ const OP_NAMES: Record<QueueEngine, Record<number, string>> = {
     [Opcode.FSYNC]: 'io_submit(fsync)',
     [Opcode.FDSYNC]: 'io_submit(fdsync)',
   },
-  uring: Object.fromEntries(Object.entries(OP_SYSCALLS).map(([op, call]) => [op, `io_uring(${call})`])),
+  uring: {
+    ...Object.fromEntries(Object.entries(OP_SYSCALLS).map(([op, call]) => [op, `io_uring(${call})`])),
+    [URING_FALLOCATE]: 'io_uring(fallocate)',
+  },
 };
 
 const threadDefaults: Record<QueueEngine, IoQueue | undefined> = { aio: undefined, uring: undefined };
@@ -302,15 +308,21 @@ export class IoQueue {
    */
   #fileEngine(): Engine {
     const route: FileRoute = { nowait: this.engine === 'aio' };
-    return {
+    const engine: Engine = {
       name: this.engine,
       submit: (op, fd, data, position, opts, release) => this.#enqueue(op, fd, data, position, opts, release, route),
       submitMany: (ops, fd, datas, positions, opts, release) => this.#enqueueMany(ops, fd, datas, positions, opts, release, route),
     };
+    // The row of a fallocate carries the mode as its RW flags and the length as its AUX.
+    if (this.engine === 'uring') {
+      engine.allocate = (fd, mode, offset, length, release) =>
+        this.#enqueue(URING_FALLOCATE, fd, undefined, offset, { flags: mode }, release, route, length);
+    }
+    return engine;
   }
 
-  #enqueue(opcode: EngineOp, fd: number, buf: EngineData, position: number, opts: RequestOptions | undefined,
-    release: Release, route: FileRoute): Promise<number> {
+  #enqueue(opcode: number, fd: number, buf: EngineData, position: number, opts: RequestOptions | undefined,
+    release: Release, route: FileRoute, aux = 0): Promise<number> {
     if (this.#closed) return refuse(release, new AioError(EBADF, this.#opNames[opcode]!, 'the IoQueue is closed'));
     const signal = opts?.signal;
     if (signal?.aborted) return refuse(release, abortError(signal));
@@ -320,7 +332,7 @@ export class IoQueue {
     req.resolve = this.#nextResolve;
     req.reject = this.#nextReject;
     // The priority was checked by the file layer already; here only packed.
-    this.#queue(req, opcode, fd, buf, position, opts?.flags ?? 0, signal, route, reqprioOf(opts));
+    this.#queue(req, opcode, fd, buf, position, opts?.flags ?? 0, signal, route, reqprioOf(opts), aux);
     this.#scheduleFlush();
     return promise;
   }
@@ -354,8 +366,9 @@ export class IoQueue {
   }
 
   #queue(req: Request, opcode: number, fd: number, buf: EngineData, position: number, rwFlags: number,
-    signal: AbortSignal | undefined, route: FileRoute, reqprio: number): void {
+    signal: AbortSignal | undefined, route: FileRoute, reqprio: number, aux = 0): void {
     req.opcode = opcode;
+    req.aux = aux;
     req.fd = fd;
     req.buf = buf;
     req.position = position;
@@ -413,7 +426,7 @@ export class IoQueue {
         // is learnt, its requests already queued go without it.
         req.nowait = req.route!.nowait && (req.rwFlags & ~RETRYABLE_FLAGS) === 0 && takesNowait(req.opcode);
         req.slot = core.stage(i, req, req.opcode, req.fd, req.position, req.buf,
-          req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags, -1, req.reqprio, 0);
+          req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags, -1, req.reqprio, req.aux);
       }
       let accepted: number;
       try {

@@ -20,7 +20,7 @@ import { closing, watchUnclosed } from './unclosed.js';
 import { pieceLimit, totalLength, transferAll, withBytesWritten } from './transfer.js';
 import { allocate, truncate, type AllocateOptions } from './size-ops.js';
 import { readFile, writeFile } from './whole-file.js';
-import { registerHold, type HeldIo } from './file-hold.js';
+import { registerHold, type HeldAllocate, type HeldIo } from './file-hold.js';
 import { writeAt, type WriteAtOptions } from './write-at.js';
 import { makeWriteStream, type AioWriteStream, type WriteStreamOptions } from './write-stream.js';
 import type { Readable } from 'node:stream';
@@ -84,6 +84,8 @@ export class AioFile implements AsyncDisposable {
   /** The engine its requests go to. */
   readonly engine: EngineName;
   readonly #engine: Engine;
+  /** fallocate through the engine, where it carries it (io_uring). */
+  readonly #heldAllocate: HeldAllocate | undefined;
   /** The largest single request; longer ones go out in pieces (see transfer.ts). */
   readonly #pieceMax: number;
   /** Why a read or a write would be refused by the access mode (EBADF), if it would. */
@@ -112,6 +114,11 @@ export class AioFile implements AsyncDisposable {
     this.isBlockDevice = isBlockDevice;
     this.#engine = engine;
     this.engine = engine.name;
+    const inEngine = engine.allocate;
+    this.#heldAllocate = inEngine && ((mode, offset, length) => {
+      this.#inFlight++;
+      return inEngine.call(engine, fd, mode, offset, length, this.#release);
+    });
     this.#pieceMax = pieceLimit(alignment);
     registerHold(this, (syscall, fn) => this.#hold(syscall, fn));
     this.#cannotRead = refusals?.read;
@@ -197,7 +204,8 @@ export class AioFile implements AsyncDisposable {
   }
 
   /**
-   * fallocate(2) on `length` bytes at `offset`, on the thread pool. The
+   * fallocate(2) on `length` bytes at `offset`: through the ring on the
+   * uring engine (IORING_OP_FALLOCATE), else on the thread pool. The
    * default mode reserves the blocks, extending the file if needed, so that
    * writes there do not allocate; see {@link AllocateOptions} for the others.
    * @throws AioError `EOPNOTSUPP` where the file system has no such mode
@@ -383,12 +391,12 @@ export class AioFile implements AsyncDisposable {
   readonly #heldIo: HeldIo = (op, data, position, opts) => this.#submit(op, data, position, opts);
 
   /** Runs `fn` (several requests, or an operation outside the engine) holding the file open: close() waits for it. */
-  async #hold<T>(syscall: string, fn: (io: HeldIo) => Promise<T>): Promise<T> {
+  async #hold<T>(syscall: string, fn: (io: HeldIo, allocate: HeldAllocate | undefined) => Promise<T>): Promise<T> {
     const err = this.#closedError(syscall);
     if (err) throw err;
     this.#inFlight++;
     try {
-      return await fn(this.#heldIo);
+      return await fn(this.#heldIo, this.#heldAllocate);
     } finally {
       this.#release();
     }

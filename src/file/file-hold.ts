@@ -17,8 +17,18 @@ import type { EngineData, EngineOp, RequestOptions } from '../engine/backend.js'
  */
 export type HeldIo = (op: EngineOp, data: EngineData, position: number, opts?: RequestOptions) => Promise<number>;
 
-/** Runs `fn` holding the file open (close() waits for it); refused once the file is closing. */
-export type Hold = <T>(syscall: string, fn: (io: HeldIo) => Promise<T>) => Promise<T>;
+/**
+ * fallocate(2) of a held file through its engine (io_uring's
+ * IORING_OP_FALLOCATE), counted as one of its requests; resolves to 0.
+ */
+export type HeldAllocate = (mode: number, offset: number, length: number) => Promise<number>;
+
+/**
+ * Runs `fn` holding the file open (close() waits for it); refused once the
+ * file is closing. `allocate` is there when the file's engine carries
+ * fallocate itself.
+ */
+export type Hold = <T>(syscall: string, fn: (io: HeldIo, allocate: HeldAllocate | undefined) => Promise<T>) => Promise<T>;
 
 const holds = new WeakMap<object, Hold>();
 
@@ -28,7 +38,7 @@ export function registerHold(file: object, hold: Hold): void {
 }
 
 /** Runs `fn`, an operation on `file`'s fd, holding the file open. */
-export function holdOpen<T>(file: object, syscall: string, fn: (io: HeldIo) => Promise<T>): Promise<T> {
+export function holdOpen<T>(file: object, syscall: string, fn: (io: HeldIo, allocate: HeldAllocate | undefined) => Promise<T>): Promise<T> {
   const hold = holds.get(file);
   if (!hold) throw argTypeError('this is not an AioFile made by open()');
   return hold(syscall, fn);

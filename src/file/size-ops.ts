@@ -1,11 +1,14 @@
 /**
  * The operations that change a file's size or its allocation: ftruncate and
- * fallocate. Both run on libuv's thread pool (they walk the file system's
- * extent maps) and hold the file open until they are done.
+ * fallocate. They run on libuv's thread pool (they walk the file system's
+ * extent maps), but for fallocate on the uring engine, which carries it as a
+ * request of the ring (its workers do the walk); both hold the file open
+ * until they are done.
  * @module
  */
 import fs from 'node:fs';
 import { promisify } from 'node:util';
+import { AioError } from '../core/errors.js';
 import { fallocate } from '../core/file-facts.js';
 import { argRangeError, argTypeError, argValueError, checkCount, checkOffset } from '../core/validate.js';
 import { fileError, onFile } from './file-error.js';
@@ -40,7 +43,7 @@ const MODES: Record<AllocateMode, number> = {
   zeroRange: FALLOC_FL_ZERO_RANGE,
 };
 
-/** fallocate(2) on the thread pool; see {@link AioFile.allocate}. */
+/** fallocate(2) through the ring or on the thread pool; see {@link AioFile.allocate}. */
 export async function allocate(file: AioFile, offset: number, length: number, options?: AllocateOptions): Promise<void> {
   checkOffset(offset, 'offset');
   checkCount(length, 'length', 1, Number.MAX_SAFE_INTEGER);
@@ -54,11 +57,14 @@ export async function allocate(file: AioFile, offset: number, length: number, op
   }
   // A block device's size is fixed: the kernel takes its modes only with KEEP_SIZE.
   const flags = MODES[mode] | (file.isBlockDevice ? FALLOC_FL_KEEP_SIZE : 0);
-  return await holdOpen(file, 'fallocate', async () => {
+  return await holdOpen(file, 'fallocate', async (_io, inEngine) => {
     try {
-      await fallocate(file.fd, flags, offset, length);
+      if (inEngine) await inEngine(flags, offset, length);
+      else await fallocate(file.fd, flags, offset, length);
     } catch (err) {
-      throw onFile(err, 'fallocate', file.path, (code) => allocateHint(code, file, mode, offset, length));
+      // The syscall stays the engine's: io_uring(fallocate) or fallocate.
+      const syscall = err instanceof AioError ? err.syscall : 'fallocate';
+      throw onFile(err, syscall, file.path, (code) => allocateHint(code, file, mode, offset, length));
     }
   });
 }
