@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchReport } from '../src/cli/bench.js';
 import type { System } from '../src/bench/job.js';
-import type { Cell } from '../src/bench/report.js';
+import { RATIO_BASE, type Cell, type IopsRatio } from '../src/bench/report.js';
 import { SYSTEM_LABEL, fmtInt, fmtNum, fmtUs } from '../src/bench/table.js';
 import { describeTarget } from '../src/bench/machine.js';
 
@@ -39,10 +39,17 @@ function mdTable(header: string[], rows: string[][]): string {
 
 const cell = (r: BenchReport, s: System, qd: number): Cell | undefined => r.results.find((c) => c.system === s && c.iodepth === qd);
 
-type RatioKey = 'iopsToFio' | 'iopsToFioBest' | 'iopsToFs';
+/** The ratio columns of a set's table, each there when its system ran. */
+const RATIO_COLUMNS: readonly { key: IopsRatio; header: string }[] = [
+  { key: 'iopsToFio', header: 'IOPS ×fio default' },
+  { key: 'iopsToFioBest', header: 'IOPS ×fio best' },
+  { key: 'iopsToFioUring', header: 'IOPS ×fio io_uring default' },
+  { key: 'iopsToFioUringBest', header: 'IOPS ×fio io_uring best' },
+  { key: 'iopsToFs', header: 'IOPS ×fs' },
+];
 
 /** `0.93× (0.90–0.95)`: the median of the per-round ratios and their range. */
-function ratioText(c: Cell | undefined, key: RatioKey): string {
+function ratioText(c: Cell | undefined, key: IopsRatio): string {
   const v = c?.ratios[key];
   if (v === null || v === undefined) return '-';
   const r = c!.ranges[key];
@@ -50,25 +57,27 @@ function ratioText(c: Cell | undefined, key: RatioKey): string {
 }
 
 function resultTable(r: BenchReport): string {
+  const ratios = RATIO_COLUMNS.filter((col) => r.job.systems.includes(RATIO_BASE[col.key]));
+  const header = ['QD', 'system', 'IOPS', 'IOPS spread', 'p50 µs', 'p99 µs', 'CPU µs/IO', ...ratios.map((col) => col.header),
+    'ELD p99 ms', 'load avg'];
   const rows: string[][] = [];
   for (const qd of r.job.iodepths) {
     for (const s of r.job.systems) {
       const c = cell(r, s, qd);
       const m = c?.median;
       if (!c || !m) {
-        rows.push([String(qd), SYSTEM_LABEL[s], 'failed', '', '', '', '', '', '', '', '', '']);
+        rows.push([String(qd), SYSTEM_LABEL[s], 'failed', ...Array<string>(header.length - 3).fill('')]);
         continue;
       }
       rows.push([
         String(qd), SYSTEM_LABEL[s], fmtInt(m.iops), c.iopsSpread === null ? '-' : `${(c.iopsSpread * 100).toFixed(0)}%`,
         fmtUs(m.lat.p50), fmtUs(m.lat.p99), m.cpuPerIo.toFixed(2),
-        s === 'fio' ? '1' : ratioText(c, 'iopsToFio'), s === 'fio-best' ? '1' : ratioText(c, 'iopsToFioBest'),
-        s === 'fs' ? '1' : ratioText(c, 'iopsToFs'), fmtNum(m.eldP99Ms, 2), fmtNum(m.loadavg, 1),
+        ...ratios.map((col) => (s === RATIO_BASE[col.key] ? '1' : ratioText(c, col.key))),
+        fmtNum(m.eldP99Ms, 2), fmtNum(m.loadavg, 1),
       ]);
     }
   }
-  return mdTable(['QD', 'system', 'IOPS', 'IOPS spread', 'p50 µs', 'p99 µs', 'CPU µs/IO', 'IOPS ×fio default', 'IOPS ×fio best',
-    'IOPS ×fs', 'ELD p99 ms', 'load avg'], rows);
+  return mdTable(header, rows);
 }
 
 function machineSection(any: BenchReport, sets: Record<string, BenchReport | undefined>, meta: Meta): string {
@@ -100,10 +109,10 @@ interface Target {
 
 function targets(sets: Record<string, BenchReport | undefined>): Target[] {
   const out: Target[] = [];
-  const ratio = (label: string, sys: System, qd: number, key: RatioKey, goal: number, what: string): void => {
+  const ratio = (label: string, sys: System, qd: number, key: IopsRatio, goal: number, what: string): void => {
     const r = sets[label];
     const c = r && cell(r, sys, qd);
-    const other = r && cell(r, key === 'iopsToFio' ? 'fio' : key === 'iopsToFioBest' ? 'fio-best' : 'fs', qd);
+    const other = r && cell(r, RATIO_BASE[key], qd);
     out.push({
       what,
       measured: c?.median && other?.median ? `${fmtInt(c.median.iops)} vs ${fmtInt(other.median.iops)} IOPS` : 'not measured',
@@ -119,11 +128,23 @@ function targets(sets: Record<string, BenchReport | undefined>): Target[] {
   ratio('disk', 'aio', 32, 'iopsToFioBest', 0.97, 'disk file QD32: AioFile.read ÷ fio best');
   ratio('loop', 'aio', 32, 'iopsToFioBest', 0.9, 'RAM loop QD32: AioFile.read ÷ fio best');
   ratio('loop', 'aio', 32, 'iopsToFs', 4, 'RAM loop QD32: AioFile.read ÷ fs.promises');
-  for (const label of ['tmpfs', 'disk', 'loop']) {
-    const m = sets[label] && cell(sets[label]!, 'aio', 32)?.median;
+  // io_uring's targets, where the sets ran it.
+  const uringSets = (['disk', 'loop'] as const).filter((label) => sets[label]?.job.systems.includes('uring'));
+  const names = { disk: 'disk file', loop: 'RAM loop' };
+  for (const label of uringSets) {
+    ratio(label, 'uring', 32, 'iopsToFioBest', 1.0, `${names[label]} QD32: AioFile uring ÷ fio libaio best`);
+    ratio(label, 'uring', 32, 'iopsToFioUringBest', 0.9, `${names[label]} QD32: AioFile uring ÷ fio io_uring best`);
+    ratio(label, 'uring', 1, 'iopsToFioUring', 0.9, `${names[label]} QD1: AioFile uring ÷ fio io_uring default job`);
+  }
+  const eld: [string, System, string][] = ['tmpfs', 'disk', 'loop'].flatMap((label) => [
+    [label, 'aio', 'AioFile.read'] as [string, System, string],
+    ...(sets[label]?.job.systems.includes('uring') ? [[label, 'uring', 'AioFile uring'] as [string, System, string]] : []),
+  ]);
+  for (const [label, sys, name] of eld) {
+    const m = sets[label] && cell(sets[label]!, sys, 32)?.median;
     const v = m?.eldP99Ms ?? null;
     out.push({
-      what: `${label} QD32: event-loop delay p99 during AioFile.read`,
+      what: `${label} QD32: event-loop delay p99 during ${name}`,
       measured: v === null ? 'not measured' : `${v.toFixed(2)} ms${m?.idleEldP99Ms != null ? ` (idle control ${m.idleEldP99Ms.toFixed(2)} ms)` : ''}`,
       value: v, range: null, goal: 1, below: true,
     });

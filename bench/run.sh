@@ -5,15 +5,19 @@
 # on tmpfs (/dev/shm, Linux 6.6+: the software path alone), a 1 GiB file on
 # a disk file system, and a 1 GiB RAM-backed loop device (bench/ram-loop.sh,
 # root only). Systems: fio's default libaio job, fio at its best libaio
-# settings, AioFile.read (aio), AioFile.readMany (aio-many) and fs.promises.
+# settings, fio's io_uring engine with its default job and at its best
+# (--fixedbufs --registerfiles, batched), AioFile.read on Linux AIO (aio) and
+# on io_uring (uring), AioFile.readMany (aio-many) and fs.promises. The
+# io_uring systems are skipped, with the reason, where io_uring is not allowed.
 # Every round runs every system at each depth back to back; REPEAT rounds;
 # each ratio is the median of the per-round ratios, with their range. Raw
 # JSON goes to $OUT; the part of BENCHMARKS.md between the "bench:begin" and
 # "bench:end" markers is rewritten from it.
 #
 # Knobs (environment): RUNTIME=5 RAMP=1 REPEAT=5 SIZE=1g DEPTHS=1,32
-# ENGINES=fio,fio-best,aio,aio-many,fs OUT=bench/results/latest,
-# TMPFS=0 / DISK=0 / LOOP=0 skip a target. About 25 minutes with the defaults.
+# ENGINES=fio,fio-best,fio-uring,fio-uring-best,aio,aio-many,uring,fs
+# (uring-many is there too) OUT=bench/results/latest, TMPFS=0 / DISK=0 /
+# LOOP=0 skip a target. About 40 minutes with the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +26,7 @@ RAMP=${RAMP:-1}
 REPEAT=${REPEAT:-5}
 SIZE=${SIZE:-1g}
 DEPTHS=${DEPTHS:-1,32}
-ENGINES=${ENGINES:-fio,fio-best,aio,aio-many,fs}
+ENGINES=${ENGINES:-fio,fio-best,fio-uring,fio-uring-best,aio,aio-many,uring,fs}
 OUT=${OUT:-bench/results/latest}
 TMPFS=${TMPFS:-1}
 DISK=${DISK:-1}

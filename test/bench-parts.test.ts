@@ -10,6 +10,7 @@ import { failedRun, type JobSpec, type RunResult } from '../src/bench/job.js';
 import { parseBenchArgs, parseSize, parseTime, type BenchOptions } from '../src/bench/options.js';
 import { buildCells, median } from '../src/bench/report.js';
 import { lineChart, niceCeil, xmlEscape } from '../src/bench/svg.js';
+import { resultsTable } from '../src/bench/table.js';
 
 test('sizes and times as fio writes them', () => {
   assert.equal(parseSize('bs', '4k'), 4096);
@@ -46,7 +47,9 @@ test('bench flags: defaults, fio spellings, --compare and --sweep', () => {
   assert.equal(f.json, true);
   assert.deepEqual(f.systems, ['aio', 'fs']);
   const c = parseBenchArgs(['--compare', '--sweep']) as BenchOptions;
-  assert.deepEqual(c.systems, ['fio', 'fio-best', 'aio', 'aio-many', 'threadpool', 'fs']);
+  assert.deepEqual(c.systems, ['fio', 'fio-best', 'fio-uring', 'fio-uring-best', 'aio', 'aio-many', 'uring', 'uring-many', 'threadpool', 'fs']);
+  assert.deepEqual((parseBenchArgs(['--engine', 'all']) as BenchOptions).systems, ['aio', 'aio-many', 'uring', 'uring-many', 'threadpool', 'fs']);
+  assert.deepEqual((parseBenchArgs(['--engine', 'uring,fio-uring-best,fio-uring']) as BenchOptions).systems, ['fio-uring', 'fio-uring-best', 'uring']);
   assert.deepEqual((parseBenchArgs(['--engine', 'aio,fio-best']) as BenchOptions).systems, ['fio-best', 'aio']);
   assert.equal((parseBenchArgs(['--tmpfs']) as BenchOptions).tmpfs, true);
   assert.deepEqual(c.iodepths, [1, 8, 32, 128]);
@@ -139,6 +142,29 @@ test('fio-best: the batching and user-space reap flags, clamped to the depth; it
   assert.equal(aio.ratios.iopsToFioBest, 0.75);
   assert.equal(aio.ratios.cpuToFioBest, 2);
   assert.equal(aio.ranges.iopsToFioBest, null, 'one round: no range');
+});
+
+test("fio-uring: fio's io_uring engine, its default job and at its best (batching, --fixedbufs --registerfiles); the ratios to each", () => {
+  const dflt = fioArgs(spec, 'fio-uring');
+  assert.ok(dflt.includes('--ioengine=io_uring'));
+  assert.ok(!dflt.some((a) => /batch|fixedbufs|registerfiles|userspace_reap/.test(a)), 'the default job is fio\'s own');
+  const best = fioArgs(spec, 'fio-uring-best');
+  for (const f of ['--ioengine=io_uring', '--iodepth_batch_submit=16', '--iodepth_batch_complete_max=32', '--fixedbufs', '--registerfiles']) {
+    assert.ok(best.includes(f), f);
+  }
+  assert.ok(!best.some((a) => a.includes('userspace_reap')), 'userspace_reap is a libaio option: fio would refuse it');
+  assert.ok(fioArgs(spec, 'fio-best').includes('--ioengine=libaio'));
+  const runs = [[fake('fio-best', 32, 200, 1), fake('fio-uring', 32, 100, 2), fake('fio-uring-best', 32, 250, 1), fake('uring', 32, 225, 2)]];
+  const cells = buildCells(runs, ['fio-best', 'fio-uring', 'fio-uring-best', 'uring'], [32]);
+  const uring = cells.find((c) => c.system === 'uring')!;
+  assert.equal(uring.ratios.iopsToFioBest, 1.125);
+  assert.equal(uring.ratios.iopsToFioUring, 2.25);
+  assert.equal(uring.ratios.iopsToFioUringBest, 0.9);
+  assert.equal(uring.ratios.iopsToFio, null, 'no default libaio run, no ratio');
+  const table = resultsTable(cells, { repeat: 1 });
+  assert.match(table, /IOPS xfio uring best/);
+  assert.match(table, /fio io_uring best/);
+  assert.match(table, /AioFile uring .* 0\.90x/);
 });
 
 test('the SVG chart', () => {

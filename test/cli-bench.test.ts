@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { diskDir, tempPath } from './helpers/disk.js';
 import { runCli, type Run } from './helpers/cli.js';
+import { uringAvailability } from '../src/engine/select.js';
 
 
 type Report = import('../src/cli/bench.js').BenchReport;
@@ -31,8 +32,8 @@ function checkCell(c: Report['results'][number], system: string, iodepth: number
   assert.ok(l.p50 > 0 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, JSON.stringify(l));
   assert.ok(m.cpuPerIo > 0, 'CPU per I/O');
   assert.equal(typeof m.eldP99Ms, 'number');
-  if (system === 'aio' || system === 'aio-many') {
-    assert.ok(m.syscallsPerIo !== null && m.syscallsPerIo > 0, 'aio counts its syscalls');
+  if (['aio', 'aio-many', 'uring', 'uring-many'].includes(system)) {
+    assert.ok(m.syscallsPerIo !== null && m.syscallsPerIo > 0, 'the kernel engines count their syscalls');
     assert.ok(m.reapMode === 'ring' || m.reapMode === 'syscall');
   } else {
     assert.equal(m.syscallsPerIo, null);
@@ -53,10 +54,14 @@ test('bench --json: every engine, one short run each, on a temporary file', asyn
   assert.equal(report.target.temporary, true);
   assert.equal(report.target.size, 16 << 20);
   assert.ok(!fs.existsSync(report.target.path), 'the temporary file is removed');
-  assert.deepEqual(report.job.systems, ['aio', 'aio-many', 'threadpool', 'fs']);
+  // The io_uring engines run where a ring can be set up, and say why not elsewhere.
+  const uring = uringAvailability();
+  assert.equal(report.uring.skipped, uring.usable ? null : `io_uring is not usable here: ${uring.reason}`);
+  const systems = uring.usable ? ['aio', 'aio-many', 'uring', 'uring-many', 'threadpool', 'fs'] : ['aio', 'aio-many', 'threadpool', 'fs'];
+  assert.deepEqual(report.job.systems, systems);
   assert.equal(report.job.bs, 4096);
   assert.deepEqual(report.job.iodepths, [32]);
-  assert.equal(report.results.length, 4);
+  assert.equal(report.results.length, systems.length);
   report.results.forEach((c, i) => checkCell(c, report.job.systems[i]!, 32));
   const fsCell = report.results.find((c) => c.system === 'fs')!;
   assert.equal(fsCell.ratios.iopsToFs, 1);
@@ -88,7 +93,7 @@ test('bench --json: two job threads, two queue depths, a chart', async (t) => {
 });
 
 test('bench: bad flags are one line and exit code 2', async () => {
-  for (const args of [['--rw', 'sideways'], ['--bs', '1000'], ['--engine', 'uring'], ['--sweep', '--iodepth', '4'], ['--runtime', 'soon']]) {
+  for (const args of [['--rw', 'sideways'], ['--bs', '1000'], ['--engine', 'io_uring'], ['--sweep', '--iodepth', '4'], ['--runtime', 'soon']]) {
     const r = await run(['bench', ...args]);
     assert.equal(r.code, 2, args.join(' '));
     assert.equal(r.stdout, '');

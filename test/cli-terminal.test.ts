@@ -46,6 +46,7 @@ function report(repeat: number): { r: BenchReport; opts: BenchOptions } {
       runtimeMs: opts.runtimeMs, rampMs: opts.rampMs, repeat, systems: SYSTEMS,
     },
     fio: { version: 'fio-3.33', skipped: null },
+    uring: { skipped: null },
     results: buildCells(runs, SYSTEMS, opts.iodepths),
     chart: 'bench-sweep.svg',
   };

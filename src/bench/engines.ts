@@ -1,5 +1,5 @@
 /**
- * The three Node engines behind one small interface: open the target, issue
+ * The Node engines behind one small interface: open the target, issue
  * one read or write, give the I/O counters, close. Each run is a process of
  * its own, so only one driver is ever live there and the call sites stay
  * monomorphic.
@@ -9,9 +9,9 @@
 import fs from 'node:fs';
 import { IoQueue } from '../engine/io-queue.js';
 import { open } from '../file/aio-file.js';
-import type { JobSpec, NodeEngine } from './job.js';
+import { URING_ENGINES, type JobSpec, type NodeEngine } from './job.js';
 
-/** Syscall counters of the aio engine. */
+/** Syscall counters of the kernel engines (aio, uring). */
 export interface DriverStats {
   submitCalls: number;
   reapCalls: number;
@@ -25,9 +25,9 @@ export interface Driver {
   readonly memoryAlignment: number;
   read(buf: Buffer, position: number): Promise<unknown>;
   write(buf: Buffer, position: number): Promise<unknown>;
-  /** The batch entry point (aio-many): every range in one call. */
+  /** The batch entry point (aio-many, uring-many): every range in one call. */
   many?(ranges: { buf: Buffer; position: number }[], write: boolean): Promise<unknown>;
-  /** Counters so far (aio only). */
+  /** Counters so far (the kernel engines only). */
   stats(): DriverStats | null;
   close(): Promise<void>;
 }
@@ -39,11 +39,14 @@ export async function openDriver(spec: JobSpec): Promise<Driver> {
   const flags = writes(spec) ? 'r+' : 'r';
   switch (spec.engine) {
     case 'aio':
-    case 'aio-many': {
-      const queue = new IoQueue({ depth: spec.iodepth });
+    case 'aio-many':
+    case 'uring':
+    case 'uring-many': {
+      const engine = URING_ENGINES.includes(spec.engine) ? 'uring' : 'aio';
+      const queue = new IoQueue({ engine, depth: spec.iodepth });
       let file;
       try {
-        file = await open(spec.path, flags, { engine: 'aio', direct: spec.direct, queue });
+        file = await open(spec.path, flags, { engine, direct: spec.direct, queue });
       } catch (err) {
         await queue.close();
         throw err;

@@ -25,16 +25,19 @@ export function fioVersion(): Promise<{ version: string } | { missing: string }>
 }
 
 /**
- * fio's arguments for `spec` (the engine field is ignored: fio uses libaio).
- * `fio-best` adds the settings that make fio's libaio engine fastest: submit
- * up to 16 requests per io_submit, reap up to 32 per look, and read the
- * completion ring in user space instead of calling io_getevents.
+ * fio's arguments for `spec` (the engine field is ignored: fio uses libaio,
+ * or io_uring for the `fio-uring` systems). The `-best` systems add the
+ * settings that make fio's engine fastest: submit up to 16 requests per
+ * io_submit (io_uring_enter) and reap up to 32 per look; for libaio, read
+ * the completion ring in user space instead of calling io_getevents; for
+ * io_uring, register the buffers and the file with the ring.
  */
 export function fioArgs(spec: JobSpec, system: FioSystem = 'fio'): string[] {
+  const uring = system === 'fio-uring' || system === 'fio-uring-best';
   const args = [
     '--name=linux-aio-bench',
     `--filename=${spec.path.replace(/:/g, '\\:')}`,
-    '--ioengine=libaio',
+    `--ioengine=${uring ? 'io_uring' : 'libaio'}`,
     `--direct=${spec.direct ? 1 : 0}`,
     `--rw=${spec.rw}`,
     `--bs=${spec.bs}`,
@@ -50,8 +53,9 @@ export function fioArgs(spec: JobSpec, system: FioSystem = 'fio'): string[] {
     '--output-format=json',
   ];
   if (spec.rw === 'randrw') args.splice(5, 0, `--rwmixread=${spec.rwmixread}`);
-  if (system === 'fio-best') {
-    args.push(`--iodepth_batch_submit=${Math.min(16, spec.iodepth)}`, `--iodepth_batch_complete_max=${Math.min(32, spec.iodepth)}`, '--userspace_reap=1');
+  if (system === 'fio-best' || system === 'fio-uring-best') {
+    args.push(`--iodepth_batch_submit=${Math.min(16, spec.iodepth)}`, `--iodepth_batch_complete_max=${Math.min(32, spec.iodepth)}`);
+    args.push(...(uring ? ['--fixedbufs', '--registerfiles'] : ['--userspace_reap=1']));
   }
   if (spec.numjobs > 1) args.push('--thread', '--group_reporting');
   return args;

@@ -10,23 +10,34 @@ export const RW_MODES = ['randread', 'randwrite', 'read', 'write', 'randrw'] as 
 /** fio's `--rw` values that bench supports. */
 export type Rw = (typeof RW_MODES)[number];
 
-/** `aio-many`: AioFile.readMany/writeMany, batches of up to 16 ranges, one promise per batch. */
-export const NODE_ENGINES = ['aio', 'aio-many', 'threadpool', 'fs'] as const;
+/**
+ * AioFile on Linux AIO (`aio`) and on io_uring (`uring`); `aio-many` and
+ * `uring-many`: AioFile.readMany/writeMany, batches of up to 16 ranges, one
+ * promise per batch; `threadpool`: AioFile on Node's thread pool; `fs`:
+ * fs.promises.
+ */
+export const NODE_ENGINES = ['aio', 'aio-many', 'uring', 'uring-many', 'threadpool', 'fs'] as const;
 /** The engines that run inside Node. */
 export type NodeEngine = (typeof NODE_ENGINES)[number];
+/** The engines that run on io_uring: skipped, with the reason, where no ring can be set up. */
+export const URING_ENGINES: readonly NodeEngine[] = ['uring', 'uring-many'];
+/** The engines that issue readMany/writeMany batches. */
+export const MANY_ENGINES: readonly NodeEngine[] = ['aio-many', 'uring-many'];
 /**
  * fio's libaio engine: `fio` with its default job (one request per
  * io_submit, io_getevents per completion), `fio-best` with its best
  * settings (`--iodepth_batch_submit=16 --iodepth_batch_complete_max=32
- * --userspace_reap=1`).
+ * --userspace_reap=1`). fio's io_uring engine: `fio-uring` with its
+ * default job, `fio-uring-best` with the same batching plus `--fixedbufs
+ * --registerfiles`.
  */
-export const FIO_SYSTEMS = ['fio', 'fio-best'] as const;
+export const FIO_SYSTEMS = ['fio', 'fio-best', 'fio-uring', 'fio-uring-best'] as const;
 export type FioSystem = (typeof FIO_SYSTEMS)[number];
 /** What a table row is about: a Node engine or fio. */
 export type System = NodeEngine | FioSystem;
 
 /** True for the fio rows. */
-export const isFio = (s: System): s is FioSystem => s === 'fio' || s === 'fio-best';
+export const isFio = (s: System): s is FioSystem => (FIO_SYSTEMS as readonly string[]).includes(s);
 
 /** The queue depths of `--sweep`. */
 export const SWEEP_DEPTHS = [1, 8, 32, 128] as const;

@@ -11,9 +11,9 @@ import { FIO_SYSTEMS, NODE_ENGINES, RW_MODES, SWEEP_DEPTHS, isFio, type NodeEngi
 export const usage = `Usage: linux-aio bench [flags]
 
 Measures random or sequential reads and writes through this package's
-AioFile (engine aio, and engine threadpool), through plain fs.promises
-FileHandles, and through fio's libaio engine, on the same target with the
-same job, and prints IOPS, bandwidth, completion-latency percentiles, CPU time
+AioFile (engines aio, uring and threadpool), through plain fs.promises
+FileHandles, and through fio's libaio and io_uring engines, on the same
+target with the same job, and prints IOPS, bandwidth, completion-latency percentiles, CPU time
 per I/O, event-loop delay and syscalls per I/O.
 
 Target:
@@ -48,19 +48,24 @@ Job (fio's option names):
                        runs inside io_submit, as fio's libaio does
   --engine E[,E...]    aio (AioFile on an IoQueue, default), aio-many
                        (AioFile.readMany/writeMany: batches of up to 16
-                       ranges, one promise per batch), threadpool
+                       ranges, one promise per batch), uring and uring-many
+                       (the same on an io_uring IoQueue; skipped, with the
+                       reason, where io_uring is not allowed), threadpool
                        (AioFile on Node's thread pool), fs (fs.promises
                        FileHandle on an O_DIRECT fd, aligned buffers), fio
                        (fio --ioengine=libaio, its default job: one request
                        per io_submit), fio-best (fio's best libaio settings:
                        --iodepth_batch_submit=16
                        --iodepth_batch_complete_max=32 --userspace_reap=1),
-                       or all (aio,aio-many,threadpool,fs)
+                       fio-uring (fio --ioengine=io_uring, its default
+                       job), fio-uring-best (fio's io_uring with the same
+                       batching and --fixedbufs --registerfiles), or all
+                       (aio,aio-many,uring,uring-many,threadpool,fs)
 
 Runs:
-  --compare            every engine, fio's default job and fio-best (when
-                       fio is on PATH) with the same job; one table with the
-                       IOPS ratios to both fio jobs and to fs
+  --compare            every engine, and fio's four jobs (when fio is on
+                       PATH) with the same job; one table with the IOPS
+                       ratios to each fio job and to fs
   --sweep              the same as --iodepth 1,8,32,128, and a chart
   --repeat N           run everything N times in rounds (each round runs
                        every system at each depth back to back) and report
@@ -79,8 +84,8 @@ Each Node engine runs in a child process of its own (fresh heap, its own
 libuv thread pool: size it with UV_THREADPOOL_SIZE). Latency is measured from
 the read()/write() call to its promise's resolution. CPU per I/O is the
 process's user+system time (all threads) over the measured window divided by
-the I/Os; for fio, fio's usr+sys. Syscalls per I/O are (io_submit calls +
-reaps) / I/Os from IoQueue.stats(); reaps from the user-space ring are not
+the I/Os; for fio, fio's usr+sys. Syscalls per I/O are (io_submit or
+io_uring_enter calls + reaps) / I/Os from IoQueue.stats(); reaps from the user-space ring are not
 system calls (reapMode tells which). A progress bar goes to stderr when it is
 a terminal.
 
@@ -189,7 +194,7 @@ function parseEngines(raw: string | undefined): System[] {
   for (const word of raw.split(',').map((s) => s.trim().toLowerCase())) {
     if (word === 'all') NODE_ENGINES.forEach((e) => out.add(e));
     else if ((FIO_SYSTEMS as readonly string[]).includes(word) || (NODE_ENGINES as readonly string[]).includes(word)) out.add(word as System);
-    else throw new UsageError(`--engine must be aio, aio-many, threadpool, fs, fio, fio-best or all, got '${word}'`);
+    else throw new UsageError(`--engine must be ${[...NODE_ENGINES, ...FIO_SYSTEMS].join(', ')} or all, got '${word}'`);
   }
   return orderSystems([...out]);
 }

@@ -16,6 +16,9 @@ export interface Ratios {
   iopsToFio: number | null;
   /** IOPS / the IOPS of fio at its best libaio settings. */
   iopsToFioBest: number | null;
+  /** IOPS / the IOPS of fio's io_uring engine, its default job and at its best. */
+  iopsToFioUring: number | null;
+  iopsToFioUringBest: number | null;
   /** IOPS / fs's IOPS. */
   iopsToFs: number | null;
   /** CPU per I/O / fio's CPU per I/O. */
@@ -24,6 +27,14 @@ export interface Ratios {
   /** CPU per I/O / fs's CPU per I/O. */
   cpuToFs: number | null;
 }
+
+/** The IOPS ratios, each against one system. */
+export type IopsRatio = 'iopsToFio' | 'iopsToFioBest' | 'iopsToFioUring' | 'iopsToFioUringBest' | 'iopsToFs';
+
+/** The system each IOPS ratio divides by. */
+export const RATIO_BASE: Readonly<Record<IopsRatio, System>> = {
+  iopsToFio: 'fio', iopsToFioBest: 'fio-best', iopsToFioUring: 'fio-uring', iopsToFioUringBest: 'fio-uring-best', iopsToFs: 'fs',
+};
 
 /** One system at one iodepth: its runs (index = repeat), medians and ratios. */
 export interface Cell {
@@ -34,7 +45,7 @@ export interface Cell {
   median: Figures | null;
   ratios: Ratios;
   /** Lowest and highest of the per-round IOPS ratios (null with fewer than two rounds). */
-  ranges: { iopsToFio: [number, number] | null; iopsToFioBest: [number, number] | null; iopsToFs: [number, number] | null };
+  ranges: Record<IopsRatio, [number, number] | null>;
   /** (max − min) / median of the IOPS of the successful runs. */
   iopsSpread: number | null;
 }
@@ -96,20 +107,20 @@ export function buildCells(runs: readonly RunResult[][], systems: readonly Syste
       };
       const okIops = mine.filter((r) => !r.error).map((r) => r.iops);
       const mid = median(okIops);
+      const keys = Object.keys(RATIO_BASE) as IopsRatio[];
+      const iops = Object.fromEntries(keys.map((k) => [k, per(RATIO_BASE[k], (r) => r.iops)])) as Record<IopsRatio, number | null>;
       cells.push({
         system,
         iodepth: qd,
         runs: mine,
         median: medianFigures(mine),
         ratios: {
-          iopsToFio: per('fio', (r) => r.iops),
-          iopsToFioBest: per('fio-best', (r) => r.iops),
-          iopsToFs: per('fs', (r) => r.iops),
+          ...iops,
           cpuToFio: per('fio', (r) => r.cpuPerIo),
           cpuToFioBest: per('fio-best', (r) => r.cpuPerIo),
           cpuToFs: per('fs', (r) => r.cpuPerIo),
         },
-        ranges: { iopsToFio: range('fio'), iopsToFioBest: range('fio-best'), iopsToFs: range('fs') },
+        ranges: Object.fromEntries(keys.map((k) => [k, range(RATIO_BASE[k])])) as Record<IopsRatio, [number, number] | null>,
         iopsSpread: mid && okIops.length > 1 ? (Math.max(...okIops) - Math.min(...okIops)) / mid : null,
       });
     }

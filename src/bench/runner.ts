@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import { createHistogram, monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
 import { allocAligned } from '../core/memory.js';
 import { openDriver, type Driver } from './engines.js';
-import type { JobSpec } from './job.js';
+import { MANY_ENGINES, type JobSpec } from './job.js';
 
 /** Absolute times (ms since the epoch, sub-ms precision) shared by every thread of a run. */
 export interface Schedule {
@@ -164,10 +164,11 @@ export class PreparedJob {
         });
       }
 
-      // aio-many: lanes of up to 16 ranges, each lane one readMany/writeMany
-      // call, re-issued whole when it settles; `iodepth` ranges in flight.
+      // aio-many, uring-many: lanes of up to 16 ranges, each lane one
+      // readMany/writeMany call, re-issued whole when it settles; `iodepth`
+      // ranges in flight.
       const per = Math.min(16, iodepth);
-      const lanes = driver.many && spec.engine === 'aio-many' ? Math.ceil(iodepth / per) : 0;
+      const lanes = driver.many && MANY_ENGINES.includes(spec.engine) ? Math.ceil(iodepth / per) : 0;
       const laneRanges: { buf: Buffer; position: number }[][] = [];
       const laneWrite = new Uint8Array(lanes);
       const laneStarted = new Float64Array(lanes);

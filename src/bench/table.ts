@@ -5,7 +5,7 @@
  * @module
  */
 import type { System } from './job.js';
-import type { Cell } from './report.js';
+import type { Cell, IopsRatio } from './report.js';
 
 /**
  * Right-aligns every column but the first; two spaces between columns. A
@@ -51,8 +51,12 @@ export function wrapText(text: string, width: number, indent = ''): string {
 export const SYSTEM_LABEL: Record<System, string> = {
   fio: 'fio libaio',
   'fio-best': 'fio libaio best',
+  'fio-uring': 'fio io_uring',
+  'fio-uring-best': 'fio io_uring best',
   aio: 'AioFile aio',
   'aio-many': 'AioFile readMany',
+  uring: 'AioFile uring',
+  'uring-many': 'AioFile uring readMany',
   threadpool: 'AioFile threadpool',
   fs: 'fs.promises',
 };
@@ -78,17 +82,23 @@ export function fmtRatio(n: number | null, range?: readonly [number, number] | n
   return range ? `${n.toFixed(2)}x (${range[0].toFixed(2)}-${range[1].toFixed(2)})` : `${n.toFixed(2)}x`;
 }
 
+/** The IOPS ratio columns, each shown when its system ran. */
+const RATIO_COLUMNS: readonly { system: System; key: IopsRatio; header: string }[] = [
+  { system: 'fio', key: 'iopsToFio', header: 'IOPS xfio' },
+  { system: 'fio-best', key: 'iopsToFioBest', header: 'IOPS xfio best' },
+  { system: 'fio-uring', key: 'iopsToFioUring', header: 'IOPS xfio uring' },
+  { system: 'fio-uring-best', key: 'iopsToFioUringBest', header: 'IOPS xfio uring best' },
+  { system: 'fs', key: 'iopsToFs', header: 'IOPS xfs' },
+];
+
 /** The results table, split to fit `width` columns (default: one table however wide). */
 export function resultsTable(cells: readonly Cell[], opts: { repeat: number; width?: number }): string {
-  const hasFio = cells.some((c) => c.system === 'fio' && c.median);
-  const hasFioBest = cells.some((c) => c.system === 'fio-best' && c.median);
-  const hasFs = cells.some((c) => c.system === 'fs' && c.median);
+  const has = (s: System): boolean => cells.some((c) => c.system === s && c.median);
+  const against = RATIO_COLUMNS.filter((r) => has(r.system));
   const header = ['engine', 'QD', 'IOPS'];
   if (opts.repeat > 1) header.push('spread');
   header.push('MiB/s', 'p50 us', 'p90 us', 'p99 us', 'p99.9 us', 'max us', 'CPU us/IO', 'syscalls/IO', 'ELD p99 ms');
-  if (hasFio) header.push('IOPS xfio');
-  if (hasFioBest) header.push('IOPS xfio best');
-  if (hasFs) header.push('IOPS xfs');
+  header.push(...against.map((r) => r.header));
   const notes: string[] = [];
   const rows = cells.map((c) => {
     const m = c.median;
@@ -107,9 +117,7 @@ export function resultsTable(cells: readonly Cell[], opts: { repeat: number; wid
       fmtUs(m.lat.max), m.cpuPerIo.toFixed(2), fmtNum(m.syscallsPerIo, 3), fmtNum(m.eldP99Ms, 2),
     );
     const range = (r: readonly [number, number] | null): readonly [number, number] | null => (opts.repeat > 1 ? r : null);
-    if (hasFio) row.push(fmtRatio(c.ratios.iopsToFio, range(c.ranges.iopsToFio)));
-    if (hasFioBest) row.push(fmtRatio(c.ratios.iopsToFioBest, range(c.ranges.iopsToFioBest)));
-    if (hasFs) row.push(fmtRatio(c.ratios.iopsToFs, range(c.ranges.iopsToFs)));
+    for (const r of against) row.push(fmtRatio(c.ratios[r.key], range(c.ranges[r.key])));
     return row;
   });
   const unique = [...new Set(notes)];

@@ -1,6 +1,6 @@
 /**
- * `linux-aio bench`: fio-style jobs through AioFile (engines aio and
- * threadpool), plain fs.promises and fio itself, on the same target, with
+ * `linux-aio bench`: fio-style jobs through AioFile (engines aio, uring and
+ * threadpool), plain fs.promises and fio itself (libaio and io_uring), on the same target, with
  * one table of IOPS, latency percentiles, CPU per I/O, syscalls per I/O,
  * event-loop delay and the ratios to fio and to fs. The pieces live in
  * src/bench/; this module plans the runs, runs them (each Node engine in a
@@ -17,7 +17,8 @@ import { errorText } from '../util/error-text.js';
 import { processIo, type CliIo } from './io.js';
 import type { FromChild, ToChild } from '../bench/child-protocol.js';
 import { fioArgs, fioVersion, runFio } from '../bench/fio.js';
-import { failedRun, isFio, type JobSpec, type RunResult, type System } from '../bench/job.js';
+import { URING_ENGINES, failedRun, isFio, type JobSpec, type RunResult, type System } from '../bench/job.js';
+import { uringAvailability } from '../engine/select.js';
 import { describeTarget, machineInfo, shortTarget, targetInfo, type MachineInfo, type TargetInfo } from '../bench/machine.js';
 import { parseBenchArgs, usage, type BenchOptions } from '../bench/options.js';
 import { ByteProgress, ProgressBar } from '../bench/progress.js';
@@ -46,7 +47,11 @@ export interface BenchReport {
     repeat: number;
     systems: System[];
   };
-  fio: { version: string | null; skipped: string | null; args?: string[]; bestArgs?: string[] };
+  fio: {
+    version: string | null; skipped: string | null; args?: string[]; bestArgs?: string[]; uringArgs?: string[]; uringBestArgs?: string[];
+  };
+  /** Why the AioFile io_uring engines were skipped (io_uring not allowed here), or null. */
+  uring: { skipped: string | null };
   /** One per system and iodepth: the runs (one per repeat), their medians and the ratios. */
   results: Cell[];
   chart: string | null;
@@ -146,6 +151,7 @@ export function formatReport(r: BenchReport, opts: BenchOptions, columns?: numbe
       `UV_THREADPOOL_SIZE ${m.uvThreadpoolSize}${m.fio ? `, ${m.fio}` : ''}`,
   ];
   if (r.fio.skipped) lines.push(`fio:     skipped: ${r.fio.skipped}`);
+  if (r.uring.skipped) lines.push(`uring:   skipped: ${r.uring.skipped}`);
   const head = lines.splice(0).map((l) => wrapText(l, prose, '         '));
   lines.push(...head, '', resultsTable(r.results, { repeat: opts.repeat, width: columns }).trimEnd(), '');
   const ring = r.results.find((c) => c.median?.reapMode)?.median?.reapMode;
@@ -155,7 +161,8 @@ export function formatReport(r: BenchReport, opts: BenchOptions, columns?: numbe
   lines.push('ELD: event-loop delay (monitorEventLoopDelay) of the thread doing the I/O.');
   if (r.results.some((c) => isFio(c.system))) {
     lines.push("IOPS xfio: to fio's default libaio job (one request per io_submit); xfio best: to fio at its best libaio");
-    lines.push(`settings (--iodepth_batch_submit=16 --iodepth_batch_complete_max=32 --userspace_reap=1)${opts.repeat > 1 ? '; medians of the' : '.'}`);
+    lines.push(`settings (--iodepth_batch_submit=16 --iodepth_batch_complete_max=32 --userspace_reap=1); xfio uring and xfio uring best: to fio's`);
+    lines.push(`io_uring engine, its default job and with the same batching and --fixedbufs --registerfiles${opts.repeat > 1 ? '; medians of the' : '.'}`);
     if (opts.repeat > 1) lines.push('per-round ratios, with their range in brackets (every system runs once per round, back to back).');
   }
   const all = r.results.flatMap((c) => c.runs);
@@ -219,8 +226,17 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       note(`linux-aio bench: fio skipped: ${v.missing}`);
     }
   }
+  let uringSkipped: string | null = null;
+  if (systems.some((s) => (URING_ENGINES as readonly string[]).includes(s))) {
+    const u = uringAvailability();
+    if (!u.usable) {
+      uringSkipped = `io_uring is not usable here: ${u.reason}`;
+      systems = systems.filter((s) => !(URING_ENGINES as readonly string[]).includes(s));
+      note(`linux-aio bench: engines ${URING_ENGINES.join(', ')} skipped: ${uringSkipped}`);
+    }
+  }
   if (systems.length === 0) {
-    io.err(`linux-aio bench: nothing to run: ${fio.skipped}\n`);
+    io.err(`linux-aio bench: nothing to run: ${[fio.skipped, uringSkipped].filter(Boolean).join('; ')}\n`);
     return 1;
   }
 
@@ -297,11 +313,15 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         numjobs: opts.numjobs, direct: opts.direct, runtimeMs: opts.runtimeMs, rampMs: opts.rampMs, repeat: opts.repeat, systems,
       },
       fio,
+      uring: { skipped: uringSkipped },
       results,
       chart: opts.chart ?? null,
     };
-    if (systems.includes('fio')) report.fio.args = fioArgs(specFor(opts, target, 'aio', opts.iodepths[0]!));
-    if (systems.includes('fio-best')) report.fio.bestArgs = fioArgs(specFor(opts, target, 'aio', opts.iodepths[0]!), 'fio-best');
+    const first = specFor(opts, target, 'aio', opts.iodepths[0]!);
+    if (systems.includes('fio')) report.fio.args = fioArgs(first);
+    if (systems.includes('fio-best')) report.fio.bestArgs = fioArgs(first, 'fio-best');
+    if (systems.includes('fio-uring')) report.fio.uringArgs = fioArgs(first, 'fio-uring');
+    if (systems.includes('fio-uring-best')) report.fio.uringBestArgs = fioArgs(first, 'fio-uring-best');
     if (opts.chart) {
       try {
         fs.writeFileSync(opts.chart, chartSvg(report));
