@@ -114,11 +114,10 @@ export class AioFile implements AsyncDisposable {
     this.isBlockDevice = isBlockDevice;
     this.#engine = engine;
     this.engine = engine.name;
+    // The hold that runs it already counts it (and keeps the fd open until
+    // the completion is reaped), so the engine's release has nothing to do.
     const inEngine = engine.allocate;
-    this.#heldAllocate = inEngine && ((mode, offset, length) => {
-      this.#inFlight++;
-      return inEngine.call(engine, fd, mode, offset, length, this.#release);
-    });
+    this.#heldAllocate = inEngine && ((mode, offset, length) => inEngine.call(engine, fd, mode, offset, length, toVoid));
     this.#pieceMax = pieceLimit(alignment);
     registerHold(this, (syscall, fn) => this.#hold(syscall, fn));
     this.#cannotRead = refusals?.read;

@@ -19,7 +19,7 @@ export type HeldIo = (op: EngineOp, data: EngineData, position: number, opts?: R
 
 /**
  * fallocate(2) of a held file through its engine (io_uring's
- * IORING_OP_FALLOCATE), counted as one of its requests; resolves to 0.
+ * IORING_OP_FALLOCATE), counted by the hold alone; resolves to 0.
  */
 export type HeldAllocate = (mode: number, offset: number, length: number) => Promise<number>;
 
