@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.c",
         "native/context.c",
+        "native/call_args.c",
         "native/ring_reap.c",
         "native/eventfd_watch.c",
         "native/file_facts.c",

@@ -97,6 +97,28 @@ napi_value name_bad_row(napi_env env, uint32_t row);
 /* minNr, nr (capped at the capacity) and timeoutMs of a reap call, checked. */
 bool get_reap_args(napi_env env, const napi_value *argv, const aio_ctx *ctx, uint32_t *min_nr, uint32_t *nr,
                    double *timeout_ms);
+
+/* call_args.c: the argument preambles the two engines share. Each is false
+ * (or NULL) with an exception pending when an argument is refused. */
+/* A live context of the engine asked for (uring true: io_uring). */
+aio_ctx *unwrap_engine_ctx(napi_env env, napi_value handle, bool uring);
+typedef struct submit_call {
+  aio_ctx *ctx;
+  uint32_t count;
+  napi_value bufs;
+  bool reap_inline;
+} submit_call;
+/* (handle, count, bufs, reapInline); resets status[STATUS_INLINE_REAPED]. */
+bool submit_call_args(napi_env env, napi_callback_info info, bool uring, submit_call *call);
+typedef struct reap_call {
+  aio_ctx *ctx;
+  uint32_t min_nr, nr;
+  double timeout_ms;
+} reap_call;
+/* (handle, minNr, nr, timeoutMs). */
+bool reap_call_args(napi_env env, napi_callback_info info, bool uring, reap_call *call);
+/* (handle, slot): the context, with the slot checked against its capacity. */
+aio_ctx *slot_call_args(napi_env env, napi_callback_info info, bool uring, uint32_t *slot);
 /* CLOCK_MONOTONIC in milliseconds, and a timeout (clamped) as a timespec. */
 double now_ms(void);
 void ms_to_timespec(double ms, struct timespec *ts);

@@ -75,17 +75,6 @@ aio_ctx *unwrap_ctx(napi_env env, napi_value handle, bool allow_destroyed) {
 /* The kernel sizes the ring larger than asked (fs/aio.c doubles it and
  * rounds up to whole pages); the ring header tells us the true size. When
  * the header cannot be trusted we assume only what was asked for. */
-/* A live Linux AIO context: io_uring handles share the struct (and the
- * watcher, destroy and arm) but not io_submit, io_getevents or io_cancel. */
-static aio_ctx *unwrap_aio_ctx(napi_env env, napi_value handle) {
-  aio_ctx *ctx = unwrap_ctx(env, handle, false);
-  if (ctx && ctx->uring) {
-    throw_type(env, "expected an IoContext handle, got an io_uring one");
-    return NULL;
-  }
-  return ctx;
-}
-
 static uint32_t ring_capacity(const struct aio_ring *ring, uint32_t max_events) {
   if (ring_usable(ring) && ring->nr > max_events) return ring->nr - 1;
   return max_events;
@@ -437,19 +426,14 @@ static void publish_events(aio_ctx *ctx, uint32_t n) {
  * goes to status[STATUS_INLINE_REAPED]: the caller can deliver them in the
  * same turn instead of after an eventfd wake-up. */
 static napi_value js_submit(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  aio_ctx *ctx = unwrap_aio_ctx(env, argv[0]);
-  if (!ctx) return NULL;
-  ctx->status[STATUS_INLINE_REAPED] = 0;
-  uint32_t count;
-  if (!get_submit_args(env, argv + 1, ctx, &count)) return NULL;
-  bool reap_inline = false;
-  if (argc > 3) napi_get_value_bool(env, argv[3], &reap_inline);
+  submit_call call;
+  if (!submit_call_args(env, info, false, &call)) return NULL;
+  aio_ctx *ctx = call.ctx;
+  const uint32_t count = call.count;
+  const bool reap_inline = call.reap_inline;
   size_t iov_used = 0;
   for (uint32_t i = 0; i < count; i++) {
-    if (!fill_iocb(env, ctx, i, argv[2], &iov_used)) return name_bad_row(env, i);
+    if (!fill_iocb(env, ctx, i, call.bufs, &iov_used)) return name_bad_row(env, i);
     ctx->batch[i] = &ctx->iocbs[(uint32_t)ctx->cmd[(size_t)i * CMD_STRIDE + CMD_SLOT]];
   }
   int ret = count == 0 ? 0 : sys_io_submit(ctx->id, count, ctx->batch);
@@ -522,14 +506,11 @@ bool get_reap_args(napi_env env, const napi_value *argv, const aio_ctx *ctx, uin
 /* reap(handle, minNr, nr, timeoutMs) -> count; rows written to `events`.
  * timeoutMs < 0 waits without limit. */
 static napi_value js_reap(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  aio_ctx *ctx = unwrap_aio_ctx(env, argv[0]);
-  if (!ctx) return NULL;
-  uint32_t min_nr, nr;
-  double timeout_ms;
-  if (!get_reap_args(env, argv + 1, ctx, &min_nr, &nr, &timeout_ms)) return NULL;
+  reap_call call;
+  if (!reap_call_args(env, info, false, &call)) return NULL;
+  aio_ctx *ctx = call.ctx;
+  const uint32_t min_nr = call.min_nr, nr = call.nr;
+  const double timeout_ms = call.timeout_ms;
 
   uint32_t n = ctx->ring ? ring_reap(ctx->ring, ctx->scratch, nr) : 0;
   int err = 0;
@@ -557,14 +538,9 @@ static napi_value js_reap(napi_env env, napi_callback_info info) {
 /* cancel(handle, slot) -> 0 or a positive errno. EINPROGRESS means the
  * kernel cancelled it and the completion will arrive through the ring. */
 static napi_value js_cancel(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  aio_ctx *ctx = unwrap_aio_ctx(env, argv[0]);
-  if (!ctx) return NULL;
   uint32_t slot;
-  if (!get_uint32_arg(env, argv[1], &slot, "slot must be an integer")) return NULL;
-  if (slot >= ctx->capacity) return throw_range(env, "slot out of range");
+  aio_ctx *ctx = slot_call_args(env, info, false, &slot);
+  if (!ctx) return NULL;
   struct io_event ev;
   int ret = sys_io_cancel(ctx->id, &ctx->iocbs[slot], &ev);
   napi_value out;

@@ -19,15 +19,6 @@
 
 #define URING_MAX_ENTRIES 32768 /* the kernel's IORING_MAX_ENTRIES */
 
-static aio_ctx *unwrap_uring(napi_env env, napi_value handle, bool allow_destroyed) {
-  aio_ctx *ctx = unwrap_ctx(env, handle, allow_destroyed);
-  if (ctx && !ctx->uring) {
-    throw_type(env, "expected an io_uring context handle, got a Linux AIO one");
-    return NULL;
-  }
-  return ctx;
-}
-
 static const char *setup_hint(int err) {
   switch (err) {
     case EPERM:
@@ -189,21 +180,15 @@ static void settle_rows(aio_ctx *ctx, uint32_t count, uint32_t taken) {
  * throws before any syscall, with `row` set on the error. reapInline is
  * as for submit (context.c). */
 static napi_value js_uring_submit(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  aio_ctx *ctx = unwrap_uring(env, argv[0], false);
-  if (!ctx) return NULL;
+  submit_call call;
+  if (!submit_call_args(env, info, true, &call)) return NULL;
+  aio_ctx *ctx = call.ctx;
   uring *u = ctx->uring;
-  ctx->status[STATUS_INLINE_REAPED] = 0;
-  uint32_t count;
-  if (!get_submit_args(env, argv + 1, ctx, &count)) return NULL;
-  bool reap_inline = false;
-  if (argc > 3) napi_get_value_bool(env, argv[3], &reap_inline);
+  const uint32_t count = call.count;
   const uint32_t tail = *u->sq_tail; /* only we write it, and the ring is empty */
   size_t iov_used = 0;
   for (uint32_t i = 0; i < count; i++) {
-    if (fill_row(env, ctx, i, tail, argv[2], &iov_used) < 0) {
+    if (fill_row(env, ctx, i, tail, call.bufs, &iov_used) < 0) {
       settle_rows(ctx, i, 0);
       return name_bad_row(env, i);
     }
@@ -221,7 +206,7 @@ static napi_value js_uring_submit(napi_env env, napi_callback_info info) {
   }
   /* What finished inside the enter (the page cache, tmpfs, a NOP) is
    * delivered in this turn, as on the aio engine. */
-  if (reap_inline && taken > 0) {
+  if (call.reap_inline && taken > 0) {
     ctx->status[STATUS_INLINE_REAPED] = uring_reap(u, ctx->events, ctx->capacity);
     ctx->in_flight = u->in_flight;
   }
@@ -233,15 +218,12 @@ static napi_value js_uring_submit(napi_env env, napi_callback_info info) {
 /* uringReap(handle, minNr, nr, timeoutMs) -> count; rows written to
  * `events`. timeoutMs < 0 waits without limit; minNr = 0 never waits. */
 static napi_value js_uring_reap(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  aio_ctx *ctx = unwrap_uring(env, argv[0], false);
-  if (!ctx) return NULL;
+  reap_call call;
+  if (!reap_call_args(env, info, true, &call)) return NULL;
+  aio_ctx *ctx = call.ctx;
   uring *u = ctx->uring;
-  uint32_t min_nr, nr;
-  double timeout_ms;
-  if (!get_reap_args(env, argv + 1, ctx, &min_nr, &nr, &timeout_ms)) return NULL;
+  const uint32_t min_nr = call.min_nr, nr = call.nr;
+  const double timeout_ms = call.timeout_ms;
   double deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
   uint32_t n = uring_reap(u, ctx->events, nr);
   int err = 0;
@@ -277,15 +259,10 @@ static int submit_internal_cancel(uring *u, uint64_t target, uint32_t flags) {
  * slot's request (it then completes, with -ECANCELED if the cancel won),
  * ENOENT when the slot has nothing in the kernel, or another errno. */
 static napi_value js_uring_cancel(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  aio_ctx *ctx = unwrap_uring(env, argv[0], false);
+  uint32_t slot;
+  aio_ctx *ctx = slot_call_args(env, info, true, &slot);
   if (!ctx) return NULL;
   uring *u = ctx->uring;
-  uint32_t slot;
-  if (!get_uint32_arg(env, argv[1], &slot, "slot must be an integer")) return NULL;
-  if (slot >= u->slots) return throw_range(env, "slot out of range");
   int err = ENOENT;
   if (u->busy[slot] == SLOT_IN_KERNEL) err = submit_internal_cancel(u, (uint64_t)u->gen[slot] << 32 | slot, 0);
   napi_value out;
