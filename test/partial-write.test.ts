@@ -56,6 +56,13 @@ for (const [engine, direct] of [['aio', true], ['uring', true], ['uring', false]
     // its own bytes: the span from MiB / 2 holds 100 bytes of the device first.
     await assert.rejects(file.writeAt(MiB / 2, buf), landedPartWay(MiB / 2));
     await assert.rejects(file.writeAt(MiB / 2 + 100, buf.subarray(0, MiB)), landedPartWay(MiB / 2 - 100));
+    // writeFile too goes on after the short write, to the kernel's ENOSPC.
+    await assert.rejects(file.writeFile(buf), (err: unknown) => {
+      assert.ok(err instanceof AioError && err.code === 'ENOSPC', String(err));
+      assert.equal(err.bytesWritten, undefined, 'no count of one piece among several');
+      assert.equal(err.path, file.path);
+      return true;
+    });
     assert.equal(file.inFlight, 0);
     await file.close();
     const back = fs.readFileSync(dev.backing);

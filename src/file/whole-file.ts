@@ -13,8 +13,10 @@ import { argRangeError, argTypeError, checkView } from '../core/validate.js';
 import type { AioFile } from './aio-file.js';
 import { holdOpen } from './file-hold.js';
 import { fileFacts } from '../core/file-facts.js';
-import { shortWrite } from './file-error.js';
+import { AioError } from '../core/errors.js';
+import { withPath } from './file-error.js';
 import { ftruncateHeld } from './size-ops.js';
+import { transferAll } from './transfer.js';
 
 const fstatAsync = promisify(fs.fstat);
 
@@ -58,7 +60,9 @@ export function readFile(file: AioFile): Promise<Buffer> {
       throw argRangeError(`${file.path} has ${size} bytes, more than a Buffer holds (${bufferConstants.MAX_LENGTH})`);
     }
     const buf = allocAligned(span, memory);
-    const n = await inPieces(span, (from, to) => io(Opcode.PREAD, buf.subarray(from, to), from));
+    const n = await inPieces(span, (from, to) => io(Opcode.PREAD, buf.subarray(from, to), from).catch((err: unknown) => {
+      throw withPath(err, file.path);
+    }));
     return buf.subarray(0, Math.min(n, size));
   });
 }
@@ -79,11 +83,14 @@ export async function writeFile(file: AioFile, data: string | ArrayBufferView): 
     src.set(bytes);
   }
   await holdOpen(file, 'write', async (io) => {
-    await inPieces(span, async (from, to) => {
-      const n = await io(Opcode.PWRITE, src.subarray(from, to), from);
-      if (n < to - from) throw shortWrite(file.path, n, to - from, from);
-      return n;
-    });
+    // Each piece as write() sends a buffer: on after a short write, so that
+    // a failure is the kernel's own (ENOSPC, say). Its count would be of one
+    // piece among several in flight, so none is given.
+    await inPieces(span, (from, to) => transferAll('write', [src.subarray(from, to)], from, 0, PIECE,
+      (piece, at) => io(Opcode.PWRITE, piece[0]!, at)).catch((err: unknown) => {
+      if (err instanceof AioError) delete err.bytesWritten;
+      throw withPath(err, file.path);
+    }));
     await ftruncateHeld(file, bytes.byteLength);
   });
 }

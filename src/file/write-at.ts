@@ -32,7 +32,7 @@ import { abortError, type RequestOptions } from '../engine/backend.js';
 import type { AioFile } from './aio-file.js';
 import { holdOpen, type HeldIo } from './file-hold.js';
 import { AioError } from '../core/errors.js';
-import { fileError } from './file-error.js';
+import { fileError, withPath } from './file-error.js';
 import { ftruncateHeld } from './size-ops.js';
 import { pieceLimit, transferAll, withBytesWritten } from './transfer.js';
 import { asBytes } from './whole-file.js';
@@ -174,7 +174,7 @@ async function writeSpan(file: AioFile, io: HeldIo, s: State, position: number, 
   } catch (err) {
     // The edge bytes before the caller's are the file's own: only the caller's count.
     const ours = Math.max(0, Math.min(bytes.byteLength, landed - (position - start)));
-    throw withBytesWritten(editError(err, file), ours);
+    throw withBytesWritten(withPath(err, file.path), ours);
   } finally {
     s.spans.splice(s.spans.indexOf(mine), 1);
     release();
@@ -210,10 +210,4 @@ async function cut(file: AioFile, s: State): Promise<void> {
   s.gate = undefined;
   if (failure === undefined) gate.resolve();
   else gate.reject(failure);
-}
-
-/** The kernel's refusal, with the path. */
-function editError(err: unknown, file: AioFile): unknown {
-  if (!(err instanceof AioError) || 'path' in err) return err;
-  return fileError(err.errno, err.syscall, file.path, err.hint);
 }
