@@ -49,7 +49,18 @@ function leave(): void {
 }
 
 if (api === 'queue') {
-  const f = await open(file, 'w+', { size: REQUESTS * SIZE });
+  // Written through O_DIRECT first, not preallocated: the first writes into
+  // unwritten extents (or holes) are answered EAGAIN under the engine's
+  // RWF_NOWAIT and retried on the thread pool, and the process must leave
+  // with requests in the kernel.
+  const zeros = allocAligned(1 << 20);
+  const fill = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_DIRECT, 0o600);
+  try {
+    for (let at = 0; at < REQUESTS * SIZE; at += zeros.length) fs.writeSync(fill, zeros, 0, zeros.length, at);
+  } finally {
+    fs.closeSync(fill);
+  }
+  const f = await open(file, 'r+');
   const q = IoQueue.default();
   inFlight = () => q.stats().inFlight;
   for (let i = 0; i < REQUESTS; i++) {
