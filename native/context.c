@@ -216,8 +216,11 @@ static bool is_detached(napi_env env, napi_value ab) {
 }
 
 /* A live view's memory: detached ones are refused, or a vectored request
- * would silently shift the buffers after it. */
+ * would silently shift the buffers after it. A detached view has no bytes,
+ * so only an empty one needs the (dearer) look at its ArrayBuffer. */
 static bool view_info(napi_env env, napi_value v, void **data, size_t *len) {
+  if (!view_data(env, v, data, len, NULL)) return false;
+  if (*len > 0) return true;
   napi_value ab;
   return view_data(env, v, data, len, &ab) && !is_detached(env, ab);
 }

@@ -167,8 +167,6 @@ export class ContextCore {
     }
     this.clearBatch(count);
     if (accepted > 0) {
-      if (this.inFlight === 0) busyContexts.add(this);
-      this.inFlight += accepted;
       this.counters.submitted += accepted;
       const n = reapInline ? this.status[STATUS.INLINE_REAPED]! : 0;
       if (n > 0) {
@@ -176,9 +174,15 @@ export class ContextCore {
         this.counters.reapCalls++;
         this.counters.completed += n;
         this.counters.completedInline += n;
-        this.inFlight -= n;
-        if (this.inFlight === 0) busyContexts.delete(this);
       }
+      // The reap may also have found earlier requests. Only the net change
+      // touches the set: requests that completed inside the call never needed
+      // the context kept alive, and a Set add and delete per submit is a large
+      // part of what a queue-depth-1 submit costs in JavaScript.
+      const before = this.inFlight;
+      this.inFlight = before + accepted - n;
+      if (before === 0 && this.inFlight > 0) busyContexts.add(this);
+      else if (before > 0 && this.inFlight === 0) busyContexts.delete(this);
     }
     return accepted;
   }

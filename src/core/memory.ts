@@ -1,5 +1,6 @@
 import { native } from './native.js';
 import { argRangeError, checkView, shown } from './validate.js';
+import { addressLow } from './view-facts.js';
 
 /** The alignment that `allocAligned` uses when none is given: one page. */
 export const DEFAULT_ALIGNMENT = 4096;
@@ -34,21 +35,12 @@ export function allocAligned(size: number, alignment: number = DEFAULT_ALIGNMENT
   return Buffer.from(backing, start, size);
 }
 
-const baseAddressLow = new WeakMap<ArrayBufferLike, number>();
-const ADDRESS_MODULUS = 1 << 30;
-
 /**
  * The remainder of a view's address modulo `alignment` (a power of two up to
- * 2^30). Backing stores never move, so each ArrayBuffer's address is asked of
- * the addon once and cached.
+ * 2^30), learnt once per view (see view-facts.ts).
  */
 export function addressRemainder(view: ArrayBufferView, alignment: number): number {
-  let base = baseAddressLow.get(view.buffer);
-  if (base === undefined) {
-    base = (native.addressMod(view, ADDRESS_MODULUS) - view.byteOffset + ADDRESS_MODULUS) % ADDRESS_MODULUS;
-    baseAddressLow.set(view.buffer, base);
-  }
-  return (base + view.byteOffset) % alignment;
+  return addressLow(view) % alignment;
 }
 
 /**

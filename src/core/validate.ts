@@ -7,6 +7,7 @@
  * @internal
  * @module
  */
+import { isKnownFixed, rememberFixed } from './view-facts.js';
 
 /** The `code` of an argument error, as in Node: a wrong type, a number out of range, a value not allowed. */
 export type ArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE';
@@ -67,12 +68,14 @@ export function checkView(buf: unknown, name = 'buffer'): ArrayBufferView {
   if (isDetached(buf)) {
     throw argValueError(`${name} is detached: its ArrayBuffer was transferred, and it has no memory`);
   }
+  if (isKnownFixed(buf)) return buf;
   // A resizable ArrayBuffer can shrink while the request waits in a queue or
   // runs in the kernel: the request would then move fewer bytes than asked
   // (a read would look like the end of the file) or none at all.
   if ((buf.buffer as { resizable?: boolean }).resizable === true) {
     throw argValueError(`${name} is a view of a resizable ArrayBuffer, which could shrink under the request: use a fixed-length buffer (allocAligned gives one)`);
   }
+  rememberFixed(buf);
   return buf;
 }
 
