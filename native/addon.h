@@ -31,6 +31,12 @@ enum {
   CMD_AUX,
   CMD_STRIDE
 };
+/* CMD_RESFD: an eventfd to signal, or RESFD_CONTEXT for the context's own, or
+ * RESFD_NONE for none (a request that completes inside io_submit, whose
+ * completion the submit itself reaps: signalling would only cost the kernel
+ * an eventfd and epoll wake-up per request). */
+#define RESFD_CONTEXT (-1)
+#define RESFD_NONE (-2)
 /* Number of doubles per completion row that C writes after a reap. */
 enum { EVT_SLOT = 0, EVT_RES, EVT_RES2, EVT_STRIDE };
 /* Cells of the status array that C writes for JavaScript. */

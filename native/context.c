@@ -270,7 +270,7 @@ bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *
     throw_range(env, "offset must be a non-negative safe integer");
     return false;
   }
-  if (!whole_in_range(row[CMD_RW_FLAGS], 0, UINT32_MAX) || !whole_in_range(row[CMD_RESFD], -1, INT32_MAX) ||
+  if (!whole_in_range(row[CMD_RW_FLAGS], 0, UINT32_MAX) || !whole_in_range(row[CMD_RESFD], RESFD_NONE, INT32_MAX) ||
       !whole_in_range(row[CMD_REQPRIO], -1, INT16_MAX) || !whole_in_range(row[CMD_AUX], 0, UINT32_MAX)) {
     throw_range(env, "request flags, eventfd, priority or poll events out of range");
     return false;
@@ -284,9 +284,10 @@ bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *
   cb->aio_fildes = (uint32_t)fd_d;
   cb->aio_offset = (int64_t)off_d;
   cb->aio_rw_flags = (uint32_t)row[CMD_RW_FLAGS];
-  int resfd = row[CMD_RESFD] >= 0 ? (int)row[CMD_RESFD] : ctx->eventfd;
-  cb->aio_flags = IOCB_FLAG_RESFD;
-  cb->aio_resfd = (uint32_t)resfd;
+  if (row[CMD_RESFD] != RESFD_NONE) {
+    cb->aio_flags = IOCB_FLAG_RESFD;
+    cb->aio_resfd = (uint32_t)(row[CMD_RESFD] == RESFD_CONTEXT ? ctx->eventfd : (int)row[CMD_RESFD]);
+  }
   if (row[CMD_REQPRIO] >= 0) {
     cb->aio_flags |= IOCB_FLAG_IOPRIO;
     cb->aio_reqprio = (int16_t)row[CMD_REQPRIO];

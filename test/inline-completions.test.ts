@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { open, allocAligned, IoQueue, type AioFile } from '../src/index.js';
+import { diskDir, tempPath } from './helpers/disk.js';
 
 const BLOCK = 4096;
 const BLOCKS = 256;
@@ -139,4 +140,75 @@ test('tmpfs: close() after a chain of inline completions resolves, and later rea
   assert.deepEqual(await Promise.all(pending), Array(8).fill(BLOCK));
   await closing;
   await assert.rejects(file.read(buf, 0), { code: 'EBADF' });
+});
+
+test('tmpfs: once a file\'s reads are found complete inside io_submit, it goes without the eventfd, and every read still lands', async (t) => {
+  const dir = onTmpfs(t);
+  if (!dir) return;
+  const queue = new IoQueue({ depth: 8 });
+  if (queue.reapMode !== 'ring') {
+    await queue.close();
+    return t.skip('completions are reaped by syscall here: nothing is delivered inline');
+  }
+  const file = await fixture(t, queue, dir);
+  const bufs = Array.from({ length: 8 }, () => allocAligned(BLOCK));
+  for (let round = 0; round < 40; round++) {
+    const blocks = bufs.map((_, i) => (round * 8 + i) % BLOCKS);
+    const got = await Promise.all(bufs.map((b, i) => file.read(b, blocks[i]! * BLOCK)));
+    assert.deepEqual(got, Array(8).fill(BLOCK));
+    for (const [i, b] of bufs.entries()) assert.equal(b[BLOCK - 1], (blocks[i]! * 7 + 1) & 0xff, `round ${round}, block ${blocks[i]}`);
+  }
+  const s = queue.stats();
+  // 64 found at once in a row, then the rest of the 320 go quiet (except
+  // the few the inline budget leaves to the event loop).
+  assert.ok(s.submittedQuiet >= 320 - 64 - 64 && s.submittedQuiet <= 320 - 64, `${s.submittedQuiet} of 320 reads went quiet`);
+  assert.equal(s.inFlight, 0);
+  // An fsync runs on a kernel worker: it always carries the eventfd, and completes.
+  await file.fsync();
+  assert.equal(queue.stats().submittedQuiet, s.submittedQuiet);
+});
+
+test('disk: a file quiet on its holes stops being quiet when a read has to wait for the device, and that read still completes', async (t) => {
+  const { skip } = diskDir();
+  if (skip) return t.skip(skip);
+  const queue = new IoQueue({ depth: 8 });
+  if (queue.reapMode !== 'ring') {
+    await queue.close();
+    return t.skip('completions are reaped by syscall here: nothing is delivered inline');
+  }
+  // 8 MiB of hole, then 1 MiB of data written through O_DIRECT (on the disk, not in the page cache).
+  const HOLE = 8 << 20;
+  const DATA = 1 << 20;
+  const data = allocAligned(DATA);
+  for (let i = 0; i < DATA; i += BLOCK) data.fill(((i / BLOCK) * 3 + 1) & 0xff, i, i + BLOCK);
+  const moved = tempPath('quiet-miss');
+  const fd = fs.openSync(moved, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_DIRECT, 0o600);
+  try {
+    fs.ftruncateSync(fd, HOLE);
+    assert.equal(fs.writeSync(fd, data, 0, DATA, HOLE), DATA);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const file = await open(moved, 'r', { queue });
+  t.after(async () => {
+    await file.close();
+    await queue.close();
+    fs.rmSync(moved, { force: true });
+  });
+  if (file.engine !== 'aio') return t.skip(`open() chose ${file.engine} for this file, not aio`);
+
+  // Reads of a hole are zero-filled inside io_submit: the file goes quiet.
+  const buf = allocAligned(BLOCK);
+  for (let i = 0; i < 200; i++) assert.equal(await file.read(buf, (i % (HOLE / BLOCK)) * BLOCK), BLOCK);
+  const quiet = queue.stats().submittedQuiet;
+  if (quiet === 0) return t.skip('reads of holes did not complete inside io_submit on this file system');
+  // A read the device has to serve is still running when io_submit returns.
+  const big = allocAligned(DATA);
+  assert.equal(await file.read(big, HOLE), DATA);
+  assert.ok(big.equals(data), 'the read that was not complete inside its submit has the data');
+  const afterMiss = queue.stats().submittedQuiet;
+  for (let i = 0; i < 200; i++) assert.equal(await file.read(buf, (i % (HOLE / BLOCK)) * BLOCK), BLOCK);
+  assert.equal(queue.stats().submittedQuiet, afterMiss, 'the file is never quiet again');
+  assert.equal(afterMiss, quiet + 1, 'the read that waited was submitted quiet');
 });

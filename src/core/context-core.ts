@@ -7,6 +7,8 @@
  */
 import { EINVAL } from './errno.js';
 import { CMD, EVT, STATUS, native, type ContextHandle } from './native.js';
+
+export { RESFD } from './native.js';
 import { AioError } from './errors.js';
 
 /**

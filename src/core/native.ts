@@ -79,6 +79,8 @@ export interface NativeAddon {
 export const CMD = {
   SLOT: 0, OPCODE: 1, FD: 2, OFFSET: 3, RW_FLAGS: 4, RESFD: 5, REQPRIO: 6, AUX: 7, STRIDE: 8,
 } as const;
+/** CMD.RESFD values besides an eventfd: the context's own eventfd, or none (native/addon.h). */
+export const RESFD = { CONTEXT: -1, NONE: -2 } as const;
 export const EVT = { SLOT: 0, RES: 1, RES2: 2, STRIDE: 3 } as const;
 export const STATUS = { INLINE_REAPED: 0 } as const;
 

@@ -1,7 +1,7 @@
 import { EAGAIN, EBADF, EOPNOTSUPP } from '../core/errno.js';
 import { Opcode, RWF } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
-import { ContextCore } from '../core/context-core.js';
+import { ContextCore, RESFD } from '../core/context-core.js';
 import { URING_FALLOCATE } from '../core/uring.js';
 import { argTypeError, argValueError, checkCount, shown } from '../core/validate.js';
 import { encodeIoPriority } from '../core/ioprio.js';
@@ -65,14 +65,29 @@ export interface IoQueueStats {
    * cache, uncached metadata) and that were run again on the thread pool.
    */
   fellBack: number;
+  /**
+   * Reads and writes submitted without the eventfd: their file's transfers
+   * were found complete when io_submit returned, many in a row (tmpfs, holes,
+   * the page cache), so the submit reaps them itself and the kernel is spared
+   * an eventfd and epoll wake-up per request. A file stops for good at the
+   * first such transfer found still running.
+   */
+  submittedQuiet: number;
 }
 
 /**
  * What the queue has learnt about one file: whether its file system takes
- * `RWF_NOWAIT` (tmpfs, for one, refuses it with EOPNOTSUPP).
+ * `RWF_NOWAIT` (tmpfs, for one, refuses it with EOPNOTSUPP), and whether its
+ * reads and writes complete inside io_submit (tmpfs, the page cache).
  */
 interface FileRoute {
   nowait: boolean;
+  /** Its transfers go without an eventfd: the submit that makes them reaps them. */
+  quiet: boolean;
+  /** Transfers in a row that were complete when their submit returned. */
+  inlineStreak: number;
+  /** One quiet transfer was not complete at its submit's return: never quiet again. */
+  quietRefused: boolean;
 }
 
 /** The requests of one submitMany: they settle together and are released once. */
@@ -97,6 +112,32 @@ class Batch {
 
 const noop = (): void => {};
 
+/** How many of the first `accepted` rows of `batch` were quiet. */
+function countQuiet(batch: readonly Request[], accepted: number): number {
+  let n = 0;
+  for (let i = 0; i < accepted; i++) if (batch[i]!.quiet) n++;
+  return n;
+}
+
+/**
+ * What one completion of a request whose submit reaped inline says of its
+ * file: found at once (`inline`) counts towards going quiet; found later
+ * means the file's transfers can take time, and a quiet file stops for good.
+ */
+function learnQuiet(req: Request, inline: boolean): void {
+  const route = req.route!;
+  if (route.quietRefused) return;
+  if (inline) {
+    if (++route.inlineStreak >= QUIET_AFTER) route.quiet = true;
+    return;
+  }
+  route.inlineStreak = 0;
+  if (req.quiet) {
+    route.quiet = false;
+    route.quietRefused = true;
+  }
+}
+
 /** The request's I/O priority packed for the kernel, or -1 for none. */
 function reqprioOf(opts: RequestOptions | undefined): number {
   return opts?.priority === undefined ? -1 : encodeIoPriority(opts.priority).value;
@@ -116,6 +157,10 @@ class Request {
   reqprio = -1;
   /** The row's AUX: fallocate's length. */
   aux = 0;
+  /** Submitted by a submit that reaps inline, so a completion found later means it was not instant. */
+  triedInline = false;
+  /** Submitted without the eventfd (see FileRoute.quiet). */
+  quiet = false;
   /** Its slot while in the kernel, for a cancel. */
   slot = -1;
   release: Release | undefined = undefined;
@@ -171,6 +216,21 @@ export function queueEngine(queue: IoQueue): Engine {
 const INLINE_BUDGET = 128;
 
 /**
+ * Transfers of a file found complete at their submit's return, in a row,
+ * after which the file's transfers go without the eventfd. Signalling it
+ * costs the kernel an eventfd and an epoll wake-up per request (about a tenth
+ * of a 4k read on tmpfs), for completions the submit reaps itself.
+ */
+const QUIET_AFTER = 64;
+
+/**
+ * How long a quiet transfer that did not complete inside its submit waits
+ * for the next look at the ring, when nothing else wakes the queue. It
+ * happens at most once per file: the file is never quiet again.
+ */
+const QUIET_MISS_POLL_MS = 1;
+
+/**
  * The engine behind `AioFile` on Linux AIO or io_uring: one context (or
  * ring), shared by any number of files. Requests made in the same tick go to
  * the kernel in one io_submit (io_uring_enter); at most `depth` are in flight
@@ -203,6 +263,10 @@ export class IoQueue {
   /** Requests on the thread pool after an EAGAIN, which close() waits for too. */
   #fallingBack = 0;
   #fellBack = 0;
+  /** Quiet transfers in the kernel, whose completion signals no eventfd. */
+  #quietInFlight = 0;
+  #submittedQuiet = 0;
+  #quietPoll: NodeJS.Timeout | undefined;
   readonly #flush = (): void => this.#submitPending();
   #nextResolve: ((v: number) => void) | undefined;
   #nextReject: ((e: unknown) => void) | undefined;
@@ -263,7 +327,7 @@ export class IoQueue {
     return {
       submitted: c.submitted, completed: c.completed, inFlight: this.#core.inFlight,
       queued: this.#pending.length, submitCalls: c.submitCalls, reapCalls: c.reapCalls, eagain: c.eagain,
-      completedInline: c.completedInline, fellBack: this.#fellBack,
+      completedInline: c.completedInline, fellBack: this.#fellBack, submittedQuiet: this.#submittedQuiet,
     };
   }
 
@@ -307,7 +371,7 @@ export class IoQueue {
    * sleeps in io_uring_enter, and runs what would block in its own workers.
    */
   #fileEngine(): Engine {
-    const route: FileRoute = { nowait: this.engine === 'aio' };
+    const route: FileRoute = { nowait: this.engine === 'aio', quiet: false, inlineStreak: 0, quietRefused: this.engine !== 'aio' };
     const engine: Engine = {
       name: this.engine,
       submit: (op, fd, data, position, opts, release) => this.#enqueue(op, fd, data, position, opts, release, route),
@@ -420,17 +484,26 @@ export class IoQueue {
       if (room <= 0) break;
       const batch = this.#batch;
       this.#pending.front(room, batch);
+      const reapNow = this.#reapInline && this.#inlineDelivered < INLINE_BUDGET;
+      let quiet = 0;
       for (let i = 0; i < room; i++) {
         const req = batch[i]!;
+        const route = req.route!;
         // Decided at each staging, so that once a file's refusal of NOWAIT
         // is learnt, its requests already queued go without it.
-        req.nowait = req.route!.nowait && (req.rwFlags & ~RETRYABLE_FLAGS) === 0 && takesNowait(req.opcode);
+        const transfer = takesNowait(req.opcode);
+        req.nowait = route.nowait && (req.rwFlags & ~RETRYABLE_FLAGS) === 0 && transfer;
+        req.triedInline = reapNow;
+        // Only a submit that reaps may go without the eventfd (a sync runs
+        // on a kernel worker, so never completes inside io_submit).
+        req.quiet = reapNow && route.quiet && transfer;
+        if (req.quiet) quiet++;
         req.slot = core.stage(i, req, req.opcode, req.fd, req.position, req.buf,
-          req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags, -1, req.reqprio, req.aux);
+          req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags, req.quiet ? RESFD.NONE : RESFD.CONTEXT, req.reqprio, req.aux);
       }
       let accepted: number;
       try {
-        accepted = core.submit(room, this.#reapInline && this.#inlineDelivered < INLINE_BUDGET);
+        accepted = core.submit(room, reapNow);
       } catch (err) {
         if (err instanceof AioError && err.code === 'EAGAIN') break;
         // The addon names the row whose arguments it refused (a buffer
@@ -450,6 +523,11 @@ export class IoQueue {
         continue;
       }
       for (let i = 0; i < accepted; i++) this.#pending.shift()!.inKernel = true;
+      if (quiet > 0) {
+        const taken = accepted === room ? quiet : countQuiet(batch, accepted);
+        this.#quietInFlight += taken;
+        this.#submittedQuiet += taken;
+      }
       // Completions already in the ring (tmpfs, the page cache, a fast
       // device) are delivered now, not after an eventfd wake-up and a trip
       // round the event loop; the eventfd then finds an empty ring and wakes
@@ -457,7 +535,7 @@ export class IoQueue {
       const inline = core.inlineReaped;
       if (inline > 0) {
         this.#inlineDelivered += inline;
-        this.#deliver(inline);
+        this.#deliver(inline, true);
       }
       // Fewer taken than offered: the ring is full, or the next request is
       // bad (io_submit stops at it and reports only the count). Going round
@@ -467,6 +545,7 @@ export class IoQueue {
     }
     if (core.inFlight > 0) {
       core.arm(true);
+      if (this.#quietInFlight > 0) this.#watchQuiet();
     } else {
       // Nothing in the kernel (all done inline, or every request refused):
       // stop watching, or the armed eventfd would keep the event loop alive
@@ -488,12 +567,27 @@ export class IoQueue {
     setTimeout(this.#flush, 1);
   }
 
+  /**
+   * A quiet transfer was not complete when its submit returned, and no
+   * eventfd will say when it is: look at the ring shortly, and again until
+   * every quiet one is reaped. The file has already stopped being quiet.
+   */
+  #watchQuiet(): void {
+    if (this.#quietPoll) return;
+    this.#quietPoll = setTimeout(() => {
+      this.#quietPoll = undefined;
+      if (this.#core.destroyed) return;
+      this.#onNotify();
+      if (this.#quietInFlight > 0) this.#watchQuiet();
+    }, QUIET_MISS_POLL_MS);
+  }
+
   #onNotify(): void {
     const core = this.#core;
     this.#inlineDelivered = 0;
     for (;;) {
       const n = core.reap(0, core.capacity, 0);
-      this.#deliver(n);
+      this.#deliver(n, false);
       if (n < core.capacity) break;
     }
     if (this.#pending.length > 0 && !this.#flushScheduled) {
@@ -505,8 +599,11 @@ export class IoQueue {
     }
   }
 
-  /** Settles the requests of the `n` completion rows the last reap wrote, in ring order. */
-  #deliver(n: number): void {
+  /**
+   * Settles the requests of the `n` completion rows the last reap wrote, in
+   * ring order; `inline` when the submit that made them reaped them.
+   */
+  #deliver(n: number, inline: boolean): void {
     const core = this.#core;
     for (let i = 0; i < n; i++) {
       const slot = core.eventSlot(i);
@@ -514,6 +611,8 @@ export class IoQueue {
       const res = core.eventRes(i);
       core.release(slot);
       req.inKernel = false;
+      if (req.quiet) this.#quietInFlight--;
+      if (req.triedInline) learnQuiet(req, inline);
       if (res === -EAGAIN && req.nowait && !req.settled) {
         this.#fallBack(req);
         continue;
