@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ContextCore } from '../src/core/context-core.js';
+import { ContextCore, type StagedRequest } from '../src/core/context-core.js';
 import { native } from '../src/core/native.js';
 import { URING_FALLOCATE, URING_NOP } from '../src/core/uring.js';
 import { Opcode } from '../src/core/constants.js';
@@ -37,6 +37,11 @@ function newCore(t: { after(fn: () => void): void }, entries = 8): ContextCore {
   return core;
 }
 
+/** A command row by name, with the context's eventfd and no priority. */
+function staged(opcode: number, fd: number, position: number, buf: unknown, kernelFlags = 0, aux = 0): StagedRequest {
+  return { opcode, fd, position, buf, kernelFlags, resfd: -1, reqprio: -1, aux };
+}
+
 /** Reaps until `want` completions are in; returns res by owner. */
 function reapAll(core: ContextCore, want: number): Map<unknown, number> {
   const out = new Map<unknown, number>();
@@ -45,7 +50,7 @@ function reapAll(core: ContextCore, want: number): Map<unknown, number> {
     assert.ok(n > 0, 'a completion within 2 s');
     for (let i = 0; i < n; i++) {
       const slot = core.eventSlot(i);
-      out.set(core.owners[slot], core.eventRes(i));
+      out.set(core.ownerOf(slot), core.eventRes(i));
       core.release(slot);
     }
   }
@@ -91,7 +96,7 @@ test('uring: read, write, readv, writev, fsync, fdatasync, fallocate and a NOP i
     ['fallocate', URING_FALLOCATE, 0, undefined, 0, 1 << 20],
     ['nop', URING_NOP, 0, undefined, 0, 0],
   ];
-  rows.forEach(([name, op, off, buf, flags, aux], i) => core.stage(i, name, op, fd, off, buf, flags, -1, -1, aux));
+  rows.forEach(([name, op, off, buf, flags, aux], i) => core.stage(i, name, staged(op, fd, off, buf, flags, aux)));
   assert.equal(core.submit(rows.length), rows.length);
   assert.equal(core.counters.submitCalls, 1);
   assert.equal(native.inFlight(core.handle), rows.length);
@@ -118,9 +123,9 @@ test('uring: kernel errors come back as negative results, per request', { skip }
   const core = newCore(t);
   const ro = fs.openSync(fs.readlinkSync(`/proc/self/fd/${fd}`), 'r');
   t.after(() => fs.closeSync(ro));
-  core.stage(0, 'ebadf-write', Opcode.PWRITE, ro, 0, Buffer.alloc(512), 0, -1, -1, 0);
-  core.stage(1, 'good', Opcode.PREAD, fd, 0, Buffer.alloc(512), 0, -1, -1, 0);
-  core.stage(2, 'bad-rwf', Opcode.PREAD, fd, 0, Buffer.alloc(512), 0x40000000, -1, -1, 0);
+  core.stage(0, 'ebadf-write', staged(Opcode.PWRITE, ro, 0, Buffer.alloc(512)));
+  core.stage(1, 'good', staged(Opcode.PREAD, fd, 0, Buffer.alloc(512)));
+  core.stage(2, 'bad-rwf', staged(Opcode.PREAD, fd, 0, Buffer.alloc(512), 0x40000000, 0));
   assert.equal(core.submit(3), 3);
   const res = reapAll(core, 3);
   assert.equal(res.get('ebadf-write'), -os.constants.errno.EBADF);
@@ -131,20 +136,20 @@ test('uring: kernel errors come back as negative results, per request', { skip }
 test('uring: a bad row is refused before the kernel sees the batch, naming the row; its slots are free again', { skip }, (t) => {
   const { fd } = tempFile(t, Buffer.alloc(4096));
   const core = newCore(t);
-  core.stage(0, 'a', Opcode.PREAD, fd, 0, Buffer.alloc(512), 0, -1, -1, 0);
-  core.stage(1, 'b', Opcode.PREAD, fd, 0, 'not a buffer', 0, -1, -1, 0);
+  core.stage(0, 'a', staged(Opcode.PREAD, fd, 0, Buffer.alloc(512)));
+  core.stage(1, 'b', staged(Opcode.PREAD, fd, 0, 'not a buffer'));
   assert.throws(() => core.submit(2), (err: Error & { row?: number }) => err instanceof TypeError && err.row === 1);
   assert.equal(core.available, core.capacity);
   assert.equal(native.inFlight(core.handle), 0);
-  core.stage(0, 'c', URING_FALLOCATE, fd, 0, undefined, 0, -1, -1, 0); // length 0
+  core.stage(0, 'c', staged(URING_FALLOCATE, fd, 0, undefined, 0, 0)); // length 0
   assert.throws(() => core.submit(1), RangeError);
   // The same slot twice in one batch (only a forged row can do that).
-  core.stage(0, 'd', URING_NOP, fd, 0, undefined, 0, -1, -1, 0);
-  core.stage(1, 'e', URING_NOP, fd, 0, undefined, 0, -1, -1, 0);
+  core.stage(0, 'd', staged(URING_NOP, fd, 0, undefined));
+  core.stage(1, 'e', staged(URING_NOP, fd, 0, undefined));
   core.cmd[8] = core.cmd[0]!;
   assert.throws(() => core.submit(2), /already in flight/);
   // Nothing stayed marked as in flight: the slots work again.
-  core.stage(0, 'f', Opcode.PREAD, fd, 0, Buffer.alloc(512), 0, -1, -1, 0);
+  core.stage(0, 'f', staged(Opcode.PREAD, fd, 0, Buffer.alloc(512)));
   assert.equal(core.submit(1), 1);
   assert.equal(reapAll(core, 1).get('f'), 512);
 });
@@ -162,7 +167,7 @@ test('uring: handles of the two kernels are not interchangeable', { skip }, (t) 
 test('uring: cancel asks the kernel (IORING_OP_ASYNC_CANCEL); the request completes with -ECANCELED', { skip }, (t) => {
   const fd = neverReadablePipe(t);
   const core = newCore(t);
-  const slot = core.stage(0, 'poll', Opcode.POLL, fd, 0, undefined, 0, -1, -1, 1 /* POLLIN */);
+  const slot = core.stage(0, 'poll', staged(Opcode.POLL, fd, 0, undefined, 0, 1 /* POLLIN */));
   assert.equal(core.submit(1), 1);
   const started = Date.now();
   assert.equal(core.reap(1, 1, 30), 0, 'the poll does not complete by itself');
@@ -175,14 +180,14 @@ test('uring: cancel asks the kernel (IORING_OP_ASYNC_CANCEL); the request comple
 test('uring: CQEs that overflow the completion ring are kept by the kernel and reaped later', { skip }, (t) => {
   const fd = neverReadablePipe(t);
   const core = newCore(t, 1); // 1 SQ entry, 2 CQ entries
-  const slot = core.stage(0, 'poll', Opcode.POLL, fd, 0, undefined, 0, -1, -1, 1);
+  const slot = core.stage(0, 'poll', staged(Opcode.POLL, fd, 0, undefined, 0, 1));
   assert.equal(core.submit(1), 1);
   // Each cancel posts a CQE of its own: eight of them overflow two entries.
   for (let i = 0; i < 8; i++) assert.equal(core.cancel(slot), 0);
   assert.equal(reapAll(core, 1).get('poll'), -ECANCELED);
   // The backlog is flushed and skipped: the next request's CQE is found.
   for (let round = 0; round < 4; round++) {
-    core.stage(0, `nop${round}`, URING_NOP, fd, 0, undefined, 0, -1, -1, 0);
+    core.stage(0, `nop${round}`, staged(URING_NOP, fd, 0, undefined));
     assert.equal(core.submit(1), 1);
     assert.equal(reapAll(core, 1).get(`nop${round}`), 0);
   }
@@ -192,7 +197,7 @@ test('uring: CQEs that overflow the completion ring are kept by the kernel and r
 test('uring: destroy with a request in flight cancels it, waits for it and returns', { skip }, (t) => {
   const fd = neverReadablePipe(t);
   const core = new ContextCore(4, false, () => {}, 'uring');
-  core.stage(0, 'poll', Opcode.POLL, fd, 0, undefined, 0, -1, -1, 1);
+  core.stage(0, 'poll', staged(Opcode.POLL, fd, 0, undefined, 0, 1));
   assert.equal(core.submit(1), 1);
   const started = Date.now();
   core.destroy();
@@ -214,8 +219,8 @@ function inFlightScript(fifo: string, then: string): string {
     globalThis.cores = [];
     for (let i = 0; i < 3; i++) {
       const c = new ContextCore(4, false, () => {}, 'uring');
-      c.stage(0, 'poll', 5, fd, 0, undefined, 0, -1, -1, 1);
-      c.stage(1, 'read', 0, fd, 0, Buffer.alloc(16), 0, -1, -1, 0);
+      c.stage(0, 'poll', { opcode: 5, fd, position: 0, buf: undefined, kernelFlags: 0, resfd: -1, reqprio: -1, aux: 1 });
+      c.stage(1, 'read', { opcode: 0, fd, position: 0, buf: Buffer.alloc(16), kernelFlags: 0, resfd: -1, reqprio: -1, aux: 0 });
       if (c.submit(2) !== 2) throw new Error('submit');
       c.arm(true);
       globalThis.cores.push(c);

@@ -44,6 +44,30 @@ export interface CoreCounters {
   completedInline: number;
 }
 
+/**
+ * What {@link ContextCore.stage} writes into a command row, by name, so that
+ * no two fields can be swapped at a call site. Each caller passes one class
+ * only (IoQueue its pooled requests, IoContext one reused row per context),
+ * so the loads stay monomorphic per caller and nothing is allocated per
+ * request. The core reads it during the call and keeps no reference.
+ */
+export interface StagedRequest {
+  readonly opcode: number;
+  readonly fd: number;
+  /** The file offset. */
+  readonly position: number;
+  /** The view(s) the kernel reads or writes, pinned until the slot is released. */
+  readonly buf: unknown;
+  /** RWF_* as submitted (the caller's, plus any the engine adds). */
+  readonly kernelFlags: number;
+  /** An eventfd, or RESFD.CONTEXT / RESFD.NONE. */
+  readonly resfd: number;
+  /** aio_reqprio, or -1 for none. */
+  readonly reqprio: number;
+  /** The opcode's extra argument: poll events, fallocate's length. */
+  readonly aux: number;
+}
+
 export class ContextCore {
   readonly handle: ContextHandle;
   readonly kernel: CoreKernel;
@@ -54,24 +78,23 @@ export class ContextCore {
   /** True when completions are read from the ring in user space. */
   readonly ringReap: boolean;
   /** Rows written before `submit`: CMD.STRIDE doubles per request. */
-  readonly cmd: Float64Array;
+  readonly #cmd: Float64Array;
   /** Rows written by `reap`: EVT.STRIDE doubles per completion. */
-  readonly events: Float64Array;
-  private readonly status: Float64Array;
+  readonly #events: Float64Array;
+  readonly #status: Float64Array;
   /** Buffers of the batch being built, by row. */
-  readonly bufs: unknown[] = [];
+  readonly #bufs: unknown[] = [];
   /** What each slot belongs to while in flight. */
-  readonly owners: unknown[];
+  readonly #owners: unknown[];
   /** The memory each slot's request points at, pinned until reaped. */
-  private readonly pins: unknown[];
-  private readonly freeSlots: Int32Array;
-  private freeTop: number;
-  inFlight = 0;
-  /** Completions the last {@link submit} reaped inline. */
-  inlineReaped = 0;
-  destroyed = false;
-  readonly counters: CoreCounters = { submitted: 0, completed: 0, submitCalls: 0, reapCalls: 0, eagain: 0, completedInline: 0 };
-  private armed = false;
+  readonly #pins: unknown[];
+  readonly #freeSlots: Int32Array;
+  #freeTop: number;
+  #inFlight = 0;
+  #inlineReaped = 0;
+  #destroyed = false;
+  readonly #counters: CoreCounters = { submitted: 0, completed: 0, submitCalls: 0, reapCalls: 0, eagain: 0, completedInline: 0 };
+  #armed = false;
 
   /**
    * The completion callback. C holds it weakly, so that a context nobody
@@ -93,52 +116,95 @@ export class ContextCore {
     this.maxEvents = maxEvents;
     this.handle = s.handle;
     this.capacity = s.capacity;
-    this.cmd = s.cmd;
-    this.events = s.events;
-    this.status = s.status;
+    this.#cmd = s.cmd;
+    this.#events = s.events;
+    this.#status = s.status;
     this.ringReap = s.ringReap;
-    this.owners = new Array<unknown>(s.capacity).fill(undefined);
-    this.pins = new Array<unknown>(s.capacity).fill(undefined);
-    this.freeSlots = new Int32Array(s.capacity);
-    for (let i = 0; i < s.capacity; i++) this.freeSlots[i] = s.capacity - 1 - i;
-    this.freeTop = s.capacity;
+    this.#owners = new Array<unknown>(s.capacity).fill(undefined);
+    this.#pins = new Array<unknown>(s.capacity).fill(undefined);
+    this.#freeSlots = new Int32Array(s.capacity);
+    for (let i = 0; i < s.capacity; i++) this.#freeSlots[i] = s.capacity - 1 - i;
+    this.#freeTop = s.capacity;
+  }
+
+  /** Requests submitted and not yet reaped. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Completions the last {@link submit} reaped inline. */
+  get inlineReaped(): number {
+    return this.#inlineReaped;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** The counters, read-only; only the core and {@link countEagain} change them. */
+  get counters(): Readonly<CoreCounters> {
+    return this.#counters;
+  }
+
+  /** Counts an EAGAIN the caller raised itself (a full context refused before any syscall). */
+  countEagain(): void {
+    this.#counters.eagain++;
+  }
+
+  /**
+   * The command rows shared with C. Only a test that forges a row (to check
+   * that the addon refuses it) writes into them.
+   */
+  get cmd(): Float64Array {
+    return this.#cmd;
+  }
+
+  /** What `slot` was staged for, while in flight. */
+  ownerOf(slot: number): unknown {
+    return this.#owners[slot];
+  }
+
+  /** The owners of every slot in flight. */
+  inFlightOwners(): unknown[] {
+    return this.#owners.filter((o) => o !== undefined);
   }
 
   /** Free slots: how many more requests fit now. */
   get available(): number {
-    return this.freeTop;
+    return this.#freeTop;
   }
 
   ensureLive(): void {
-    if (this.destroyed) throw new AioError(EINVAL, 'io_context', 'the context has been destroyed');
+    if (this.#destroyed) throw new AioError(EINVAL, 'io_context', 'the context has been destroyed');
   }
 
   /**
-   * Takes a free slot and writes row `row` of the next batch. The caller
+   * Takes a free slot and writes row `row` of the next batch from `req`;
+   * `owner` is what {@link ownerOf} returns for the slot. The caller
    * guarantees `available > 0`.
    */
-  stage(row: number, owner: unknown, opcode: number, fd: number, offset: number, buf: unknown,
-    rwFlags: number, resfd: number, reqprio: number, aux: number): number {
-    const slot = this.freeSlots[--this.freeTop]!;
-    this.owners[slot] = owner;
-    this.pins[slot] = buf;
-    this.bufs[row] = buf;
-    const c = this.cmd;
+  stage(row: number, owner: unknown, req: StagedRequest): number {
+    const slot = this.#freeSlots[--this.#freeTop]!;
+    const buf = req.buf;
+    this.#owners[slot] = owner;
+    this.#pins[slot] = buf;
+    this.#bufs[row] = buf;
+    const c = this.#cmd;
     const base = row * CMD.STRIDE;
     c[base + CMD.SLOT] = slot;
-    c[base + CMD.OPCODE] = opcode;
-    c[base + CMD.FD] = fd;
-    c[base + CMD.OFFSET] = offset;
-    c[base + CMD.RW_FLAGS] = rwFlags;
-    c[base + CMD.RESFD] = resfd;
-    c[base + CMD.REQPRIO] = reqprio;
-    c[base + CMD.AUX] = aux;
+    c[base + CMD.OPCODE] = req.opcode;
+    c[base + CMD.FD] = req.fd;
+    c[base + CMD.OFFSET] = req.position;
+    c[base + CMD.RW_FLAGS] = req.kernelFlags;
+    c[base + CMD.RESFD] = req.resfd;
+    c[base + CMD.REQPRIO] = req.reqprio;
+    c[base + CMD.AUX] = req.aux;
     return slot;
   }
 
   /** The slot staged at `row`. */
   slotAt(row: number): number {
-    return this.cmd[row * CMD.STRIDE + CMD.SLOT]!;
+    return this.#cmd[row * CMD.STRIDE + CMD.SLOT]!;
   }
 
   /**
@@ -153,56 +219,56 @@ export class ContextCore {
    */
   submit(count: number, reapInline = false): number {
     let accepted = 0;
-    this.counters.submitCalls++;
-    this.inlineReaped = 0;
+    this.#counters.submitCalls++;
+    this.#inlineReaped = 0;
     try {
-      accepted = this.#calls.submit(this.handle, count, this.bufs, reapInline);
+      accepted = this.#calls.submit(this.handle, count, this.#bufs, reapInline);
     } catch (err) {
-      if (err instanceof AioError && err.code === 'EAGAIN') this.counters.eagain++;
-      this.unstage(0, count);
-      this.clearBatch(count);
+      if (err instanceof AioError && err.code === 'EAGAIN') this.#counters.eagain++;
+      this.#unstage(0, count);
+      this.#clearBatch(count);
       throw err;
     }
     if (accepted < count) {
-      this.counters.eagain++;
-      this.unstage(accepted, count);
+      this.#counters.eagain++;
+      this.#unstage(accepted, count);
     }
-    this.clearBatch(count);
+    this.#clearBatch(count);
     if (accepted > 0) {
-      this.counters.submitted += accepted;
-      const n = reapInline ? this.status[STATUS.INLINE_REAPED]! : 0;
+      this.#counters.submitted += accepted;
+      const n = reapInline ? this.#status[STATUS.INLINE_REAPED]! : 0;
       if (n > 0) {
-        this.inlineReaped = n;
-        this.counters.reapCalls++;
-        this.counters.completed += n;
-        this.counters.completedInline += n;
+        this.#inlineReaped = n;
+        this.#counters.reapCalls++;
+        this.#counters.completed += n;
+        this.#counters.completedInline += n;
       }
       // The reap may also have found earlier requests. Only the net change
       // touches the set: requests that completed inside the call never needed
       // the context kept alive, and a Set add and delete per submit is a large
       // part of what a queue-depth-1 submit costs in JavaScript.
-      const before = this.inFlight;
-      this.inFlight = before + accepted - n;
-      if (before === 0 && this.inFlight > 0) busyContexts.add(this);
-      else if (before > 0 && this.inFlight === 0) busyContexts.delete(this);
+      const before = this.#inFlight;
+      this.#inFlight = before + accepted - n;
+      if (before === 0 && this.#inFlight > 0) busyContexts.add(this);
+      else if (before > 0 && this.#inFlight === 0) busyContexts.delete(this);
     }
     return accepted;
   }
 
-  private unstage(from: number, to: number): void {
+  #unstage(from: number, to: number): void {
     for (let row = from; row < to; row++) this.release(this.slotAt(row));
   }
 
   /** Drops the batch's references (the slots keep their own pins); cheaper than `length = 0`. */
-  private clearBatch(count: number): void {
-    for (let row = 0; row < count; row++) this.bufs[row] = undefined;
+  #clearBatch(count: number): void {
+    for (let row = 0; row < count; row++) this.#bufs[row] = undefined;
   }
 
   /** Frees a slot after its completion was handled. */
   release(slot: number): void {
-    this.owners[slot] = undefined;
-    this.pins[slot] = undefined;
-    this.freeSlots[this.freeTop++] = slot;
+    this.#owners[slot] = undefined;
+    this.#pins[slot] = undefined;
+    this.#freeSlots[this.#freeTop++] = slot;
   }
 
   /**
@@ -210,32 +276,32 @@ export class ContextCore {
    * releases their slots. timeoutMs < 0 waits without limit.
    */
   reap(minNr: number, nr: number, timeoutMs: number): number {
-    this.counters.reapCalls++;
+    this.#counters.reapCalls++;
     const n = this.#calls.reap(this.handle, minNr, nr, timeoutMs);
     if (n > 0) {
-      this.inFlight -= n;
-      this.counters.completed += n;
-      if (this.inFlight === 0) busyContexts.delete(this);
+      this.#inFlight -= n;
+      this.#counters.completed += n;
+      if (this.#inFlight === 0) busyContexts.delete(this);
     }
     return n;
   }
 
   /** Row `i` of the last reap: its slot, result and second result. */
   eventSlot(i: number): number {
-    return this.events[i * EVT.STRIDE + EVT.SLOT]!;
+    return this.#events[i * EVT.STRIDE + EVT.SLOT]!;
   }
   eventRes(i: number): number {
-    return this.events[i * EVT.STRIDE + EVT.RES]!;
+    return this.#events[i * EVT.STRIDE + EVT.RES]!;
   }
   eventRes2(i: number): number {
-    return this.events[i * EVT.STRIDE + EVT.RES2]!;
+    return this.#events[i * EVT.STRIDE + EVT.RES2]!;
   }
 
   /** Watch the eventfd (true) or stop watching it (false). */
   arm(on: boolean): void {
-    if (on === this.armed || this.destroyed) return;
+    if (on === this.#armed || this.#destroyed) return;
     native.arm(this.handle, on);
-    this.armed = on;
+    this.#armed = on;
   }
 
   /**
@@ -253,13 +319,13 @@ export class ContextCore {
    * are unpinned.
    */
   destroy(): void {
-    if (this.destroyed) return;
+    if (this.#destroyed) return;
     this.arm(false);
     native.destroy(this.handle);
-    this.destroyed = true;
+    this.#destroyed = true;
     busyContexts.delete(this);
-    this.inFlight = 0;
-    this.owners.fill(undefined);
-    this.pins.fill(undefined);
+    this.#inFlight = 0;
+    this.#owners.fill(undefined);
+    this.#pins.fill(undefined);
   }
 }

@@ -1,7 +1,7 @@
 import { EAGAIN, EBADF, EOPNOTSUPP } from '../core/errno.js';
 import { Opcode, RWF } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
-import { ContextCore, RESFD } from '../core/context-core.js';
+import { ContextCore, RESFD, type StagedRequest } from '../core/context-core.js';
 import { URING_FALLOCATE } from '../core/uring.js';
 import { argTypeError, argValueError, checkCount, shown } from '../core/validate.js';
 import { encodeIoPriority } from '../core/ioprio.js';
@@ -144,12 +144,16 @@ function reqprioOf(opts: RequestOptions | undefined): number {
 }
 
 /** A request on its way through the queue; pooled and reused. */
-class Request {
+class Request implements StagedRequest {
   opcode = 0;
   fd = 0;
   buf: EngineData = undefined;
   position = 0;
   rwFlags = 0;
+  /** The flags staged: rwFlags, with RWF_NOWAIT when `nowait`. */
+  kernelFlags = 0;
+  /** RESFD.NONE when `quiet`, else RESFD.CONTEXT. */
+  resfd: number = RESFD.CONTEXT;
   route: FileRoute | undefined = undefined;
   /** Submitted with the queue's own RWF_NOWAIT: an EAGAIN means "run it where it may block". */
   nowait = false;
@@ -498,8 +502,9 @@ export class IoQueue {
         // on a kernel worker, so never completes inside io_submit).
         req.quiet = reapNow && route.quiet && transfer;
         if (req.quiet) quiet++;
-        req.slot = core.stage(i, req, req.opcode, req.fd, req.position, req.buf,
-          req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags, req.quiet ? RESFD.NONE : RESFD.CONTEXT, req.reqprio, req.aux);
+        req.kernelFlags = req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags;
+        req.resfd = req.quiet ? RESFD.NONE : RESFD.CONTEXT;
+        req.slot = core.stage(i, req, req);
       }
       let accepted: number;
       try {
@@ -607,7 +612,7 @@ export class IoQueue {
     const core = this.#core;
     for (let i = 0; i < n; i++) {
       const slot = core.eventSlot(i);
-      const req = core.owners[slot] as Request;
+      const req = core.ownerOf(slot) as Request;
       const res = core.eventRes(i);
       core.release(slot);
       req.inKernel = false;
