@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomFillSync } from 'node:crypto';
-import { open, allocAligned, AioError, IoQueue, type AioFile } from '../src/index.js';
-import { attachLoop, diskDir, loopSkipReason } from './helpers/disk.js';
+import { open, allocAligned, AioError, IoQueue } from '../src/index.js';
+import { openLoop } from './helpers/disk.js';
 import { KERNEL_ENGINE, opSyscall } from './helpers/engine.js';
 
 const MiB = 1 << 20;
@@ -18,24 +18,8 @@ const SIZE = 64 * MiB;
 const BLOCK = 4096;
 
 /** A loop device of SIZE bytes opened with open(device, 'r+'); closed, then detached, after the test. */
-async function device(t: TestContext, opts: { sectorSize?: number } = {}, queue?: IoQueue):
-  Promise<{ file: AioFile; device: string; backing: string } | undefined> {
-  const why = loopSkipReason() ?? diskDir().skip;
-  if (why) {
-    t.skip(why);
-    return undefined;
-  }
-  const loop = attachLoop(SIZE, opts);
-  let file: AioFile | undefined;
-  t.after(async () => {
-    try {
-      await file?.close();
-    } finally {
-      loop.detach();
-    }
-  });
-  file = await open(loop.device, 'r+', queue ? { queue } : {});
-  return { file, device: loop.device, backing: loop.backing };
+function device(t: TestContext, opts: { sectorSize?: number } = {}, queue?: IoQueue): ReturnType<typeof openLoop> {
+  return openLoop(t, SIZE, queue ? { queue } : {}, opts);
 }
 
 /** The kernel's logical block size of a block device, from sysfs. */

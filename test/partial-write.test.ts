@@ -5,32 +5,14 @@
  * `bytesWritten` says how much landed (writeAt too). A block device smaller than the write
  * is such a case (ENOSPC past its end); run as root on a loop device.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { open, allocAligned, AioError, type AioFile, type EngineName } from '../src/index.js';
-import { attachLoop, diskDir, loopSkipReason } from './helpers/disk.js';
+import { allocAligned, AioError } from '../src/index.js';
+import { openLoop } from './helpers/disk.js';
 
 const MiB = 1 << 20;
 
-async function smallDevice(t: TestContext, direct: boolean, engine: EngineName): Promise<{ file: AioFile; backing: string } | undefined> {
-  const why = loopSkipReason() ?? diskDir().skip;
-  if (why) {
-    t.skip(why);
-    return undefined;
-  }
-  const loop = attachLoop(MiB);
-  let file: AioFile | undefined;
-  t.after(async () => {
-    try {
-      await file?.close();
-    } finally {
-      loop.detach();
-    }
-  });
-  file = await open(loop.device, 'r+', { direct, engine });
-  return { file, backing: loop.backing };
-}
 
 function landedPartWay(bytesWritten: number): (err: unknown) => boolean {
   return (err) => {
@@ -43,7 +25,7 @@ function landedPartWay(bytesWritten: number): (err: unknown) => boolean {
 
 for (const [engine, direct] of [['aio', true], ['uring', true], ['uring', false], ['threadpool', false]] as const) {
   test(`${engine}${direct ? '' : ', buffered'}: a write past the end of a device rejects with ENOSPC and bytesWritten`, async (t) => {
-    const dev = await smallDevice(t, direct, engine);
+    const dev = await openLoop(t, MiB, { direct, engine });
     if (!dev) return;
     const { file } = dev;
     assert.equal(file.engine, engine);

@@ -10,6 +10,7 @@ import { CMD, EVT, STATUS, native, type ContextHandle } from './native.js';
 
 export { RESFD } from './native.js';
 import { AioError } from './errors.js';
+import { argValueError, shown } from './validate.js';
 
 /**
  * Contexts with requests in flight. Being in this set keeps a context, and so
@@ -66,6 +67,17 @@ export interface StagedRequest {
   readonly reqprio: number;
   /** The opcode's extra argument: poll events, fallocate's length. */
   readonly aux: number;
+}
+
+/**
+ * The `reap` option of IoContext and IoQueue: `'syscall'` forces io_getevents
+ * (the core's `forceSyscall`).
+ * @throws TypeError unless it is undefined, `'auto'` or `'syscall'`
+ */
+export function checkReapOption(reap: unknown): void {
+  if (reap !== undefined && reap !== 'auto' && reap !== 'syscall') {
+    throw argValueError(`options.reap must be 'auto' or 'syscall', got ${shown(reap)}`);
+  }
 }
 
 export class ContextCore {

@@ -7,6 +7,16 @@ export const DEFAULT_ALIGNMENT = 4096;
 
 const MAX_ALIGNMENT = 1 << 30;
 
+/** @throws RangeError unless `alignment` is a power of two from 1 to 2^30 */
+function checkAlignment(alignment: unknown): void {
+  if (
+    typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment < 1 ||
+    alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0
+  ) {
+    throw argRangeError(`alignment must be a power of two from 1 to 2^30, got ${shown(alignment)}`);
+  }
+}
+
 /**
  * Allocates a zero-filled Buffer of `size` bytes whose first byte sits at a
  * multiple of `alignment`, as O_DIRECT requires.
@@ -23,12 +33,7 @@ export function allocAligned(size: number, alignment: number = DEFAULT_ALIGNMENT
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     throw argRangeError(`size must be a non-negative safe integer, got ${shown(size)}`);
   }
-  if (
-    typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment < 1 ||
-    alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0
-  ) {
-    throw argRangeError(`alignment must be a power of two from 1 to 2^30, got ${shown(alignment)}`);
-  }
+  checkAlignment(alignment);
   const backing = new ArrayBuffer(size + alignment);
   const skew = native.addressMod(new Uint8Array(backing, 0, 0), alignment);
   const start = skew === 0 ? 0 : alignment - skew;
@@ -49,11 +54,6 @@ export function addressRemainder(view: ArrayBufferView, alignment: number): numb
  */
 export function isAddressAligned(view: ArrayBufferView, alignment: number): boolean {
   checkView(view, 'view');
-  if (
-    typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment < 1 ||
-    alignment > MAX_ALIGNMENT || (alignment & (alignment - 1)) !== 0
-  ) {
-    throw argRangeError(`alignment must be a power of two from 1 to 2^30, got ${shown(alignment)}`);
-  }
+  checkAlignment(alignment);
   return addressRemainder(view, alignment) === 0;
 }

@@ -1,7 +1,7 @@
 import { EAGAIN, EBADF, EOPNOTSUPP } from '../core/errno.js';
 import { Opcode, RWF } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
-import { ContextCore, RESFD, type StagedRequest } from '../core/context-core.js';
+import { ContextCore, RESFD, checkReapOption, type StagedRequest } from '../core/context-core.js';
 import { URING_FALLOCATE } from '../core/uring.js';
 import { argTypeError, argValueError, checkCount, shown } from '../core/validate.js';
 import { encodeIoPriority } from '../core/ioprio.js';
@@ -296,9 +296,7 @@ export class IoQueue {
     if (engine === 'uring' && options.reap === 'syscall') {
       throw argValueError("options.reap 'syscall' applies to the aio engine; io_uring completions are always read in user space");
     }
-    if (options.reap !== undefined && options.reap !== 'auto' && options.reap !== 'syscall') {
-      throw argValueError(`options.reap must be 'auto' or 'syscall', got ${shown(options.reap)}`);
-    }
+    checkReapOption(options.reap);
     if (options.reapInline !== undefined && typeof options.reapInline !== 'boolean') {
       throw argTypeError(`options.reapInline must be a boolean, got ${typeof options.reapInline}`);
     }

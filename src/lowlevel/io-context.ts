@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { EAGAIN, EBUSY, EINPROGRESS, EINVAL } from '../core/errno.js';
 import { AioError } from '../core/errors.js';
-import { argRangeError, argTypeError, argValueError, checkCount, checkTimeout, shown } from '../core/validate.js';
-import { ContextCore, type StagedRequest } from '../core/context-core.js';
+import { argRangeError, argTypeError, checkCount, checkTimeout } from '../core/validate.js';
+import { ContextCore, checkReapOption, type StagedRequest } from '../core/context-core.js';
 import { Iocb } from './iocb.js';
 
 /** The longest delay a Node timer holds (setTimeout fires after 1 ms beyond it). */
@@ -97,9 +97,7 @@ export class IoContext implements Disposable {
   static setup(maxEvents: number, options: IoContextOptions = {}): IoContext {
     checkCount(maxEvents, 'maxEvents', 1, 1 << 20);
     if (options === null || typeof options !== 'object') throw argTypeError('options must be an object');
-    if (options.reap !== undefined && options.reap !== 'auto' && options.reap !== 'syscall') {
-      throw argValueError(`options.reap must be 'auto' or 'syscall', got ${shown(options.reap)}`);
-    }
+    checkReapOption(options.reap);
     try {
       return new IoContext(maxEvents, options);
     } catch (err) {

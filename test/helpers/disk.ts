@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { deviceFolder } from '../../src/sysinfo/o-direct.js';
 import { allocAligned } from '../../src/core/memory.js';
+import { open, type AioFile, type OpenOptions } from '../../src/file/aio-file.js';
 
 const O_DIRECT = fs.constants.O_DIRECT;
 
@@ -162,4 +163,31 @@ export function scratchPath(t: { skip(reason: string): void; after(fn: () => voi
   const p = tempPath(name);
   t.after(() => fs.rmSync(p, { force: true }));
   return p;
+}
+
+/**
+ * A loop device of `size` bytes opened with open(device, 'r+', `options`);
+ * closed, then detached, after the test. Skips (and returns undefined) where
+ * there are no loop devices.
+ */
+export async function openLoop(
+  t: { skip(reason: string): void; after(fn: () => Promise<void>): void },
+  size: number, options: OpenOptions = {}, loopOptions: { sectorSize?: number } = {},
+): Promise<{ file: AioFile; device: string; backing: string } | undefined> {
+  const why = loopSkipReason() ?? diskDir().skip;
+  if (why) {
+    t.skip(why);
+    return undefined;
+  }
+  const loop = attachLoop(size, loopOptions);
+  let file: AioFile | undefined;
+  t.after(async () => {
+    try {
+      await file?.close();
+    } finally {
+      loop.detach();
+    }
+  });
+  file = await open(loop.device, 'r+', options);
+  return { file, device: loop.device, backing: loop.backing };
 }
