@@ -621,7 +621,12 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
             }
             if (bytesWritten > op.length) fail(`bytesWritten ${bytesWritten} is more than was written`, op);
             data.copy(model, op.offset, 0, bytesWritten);
-            if (bytesWritten > 0) sizes[op.file] = lows[op.file] = Math.max(sizes[op.file]!, op.offset + bytesWritten);
+            if (bytesWritten > 0) {
+              // Each bound by itself: `sizes` already counts the growth of
+              // writeAts still in flight elsewhere in the file, `lows` not.
+              sizes[op.file] = Math.max(sizes[op.file]!, op.offset + bytesWritten);
+              lows[op.file] = Math.max(lows[op.file]!, op.offset + bytesWritten);
+            }
             result.bytesWritten += bytesWritten;
             // What it says landed did, and nothing after it: the range it holds, read back.
             const to = le < capacity ? le : Math.min(capacity, Math.ceil((op.offset + op.length) / unit) * unit + unit);
