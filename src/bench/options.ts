@@ -42,8 +42,8 @@ Job (fio's option names):
                        each depth in turn
   --runtime TIME       measured time per run: 10, 10s, 500ms, 1m (default 10s)
   --ramp_time TIME     warm-up before measuring (default 2s)
-  --numjobs N          worker threads, each with its own file, context and
-                       iodepth (default 1)
+  --numjobs N          worker threads, each opening the same target itself,
+                       with its own context, iodepth and offsets (default 1)
   --direct 0|1         O_DIRECT (default 1). Buffered I/O through engine aio
                        runs inside io_submit, as fio's libaio does
   --engine E[,E...]    aio (AioFile on an IoQueue, default), aio-many
