@@ -7,10 +7,10 @@
  */
 import { EINVAL } from './errno.js';
 import { CMD, EVT, STATUS, native, type ContextHandle } from './native.js';
-
-export { RESFD } from './native.js';
 import { AioError } from './errors.js';
 import { argValueError, shown } from './validate.js';
+
+export { RESFD } from './native.js';
 
 /**
  * Contexts with requests in flight. Being in this set keeps a context, and so

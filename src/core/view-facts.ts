@@ -27,9 +27,9 @@ export function isKnownFixed(view: ArrayBufferView): boolean {
   return viewFacts.has(view);
 }
 
-/** Records that `view` is over a fixed-length ArrayBuffer. */
+/** Records that `view`, not known before, is over a fixed-length ArrayBuffer. */
 export function rememberFixed(view: ArrayBufferView): void {
-  if (!viewFacts.has(view)) viewFacts.set(view, ADDRESS_UNKNOWN);
+  viewFacts.set(view, ADDRESS_UNKNOWN);
 }
 
 /**

@@ -112,13 +112,6 @@ class Batch {
 
 const noop = (): void => {};
 
-/** How many of the first `accepted` rows of `batch` were quiet. */
-function countQuiet(batch: readonly Request[], accepted: number): number {
-  let n = 0;
-  for (let i = 0; i < accepted; i++) if (batch[i]!.quiet) n++;
-  return n;
-}
-
 /**
  * What one completion of a request whose submit reaped inline says of its
  * file: found at once (`inline`) counts towards going quiet; found later
@@ -487,7 +480,6 @@ export class IoQueue {
       const batch = this.#batch;
       this.#pending.front(room, batch);
       const reapNow = this.#reapInline && this.#inlineDelivered < INLINE_BUDGET;
-      let quiet = 0;
       for (let i = 0; i < room; i++) {
         const req = batch[i]!;
         const route = req.route!;
@@ -499,7 +491,6 @@ export class IoQueue {
         // Only a submit that reaps may go without the eventfd (a sync runs
         // on a kernel worker, so never completes inside io_submit).
         req.quiet = reapNow && route.quiet && transfer;
-        if (req.quiet) quiet++;
         req.kernelFlags = req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags;
         req.resfd = req.quiet ? RESFD.NONE : RESFD.CONTEXT;
         req.slot = core.stage(i, req, req);
@@ -525,12 +516,14 @@ export class IoQueue {
         this.#finish(refused);
         continue;
       }
-      for (let i = 0; i < accepted; i++) this.#pending.shift()!.inKernel = true;
-      if (quiet > 0) {
-        const taken = accepted === room ? quiet : countQuiet(batch, accepted);
-        this.#quietInFlight += taken;
-        this.#submittedQuiet += taken;
+      let quiet = 0;
+      for (let i = 0; i < accepted; i++) {
+        const req = this.#pending.shift()!;
+        req.inKernel = true;
+        if (req.quiet) quiet++;
       }
+      this.#quietInFlight += quiet;
+      this.#submittedQuiet += quiet;
       // Completions already in the ring (tmpfs, the page cache, a fast
       // device) are delivered now, not after an eventfd wake-up and a trip
       // round the event loop; the eventfd then finds an empty ring and wakes
