@@ -66,7 +66,8 @@ typedef struct aio_ctx {
   napi_ref events_ref;
   napi_ref status_ref;
   /* completion notification */
-  int eventfd;
+  int eventfd;  /* Linux AIO: what requests signal; -1 on io_uring */
+  int watch_fd; /* what the poll handle watches: the eventfd, or the ring fd */
   uv_poll_t poll;
   bool poll_active;
   napi_ref notify_fn;

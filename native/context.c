@@ -46,6 +46,8 @@ void ctx_release(aio_ctx *ctx) {
 void ctx_destroy(aio_ctx *ctx) {
   if (ctx->destroyed) return;
   ctx->destroyed = true;
+  /* First, while the ring fd it may watch is open. */
+  watch_close(ctx);
   if (ctx->uring)
     uring_drain_and_close(ctx->uring);
   else
@@ -53,7 +55,6 @@ void ctx_destroy(aio_ctx *ctx) {
   ctx->ring = NULL;
   ctx->in_flight = 0;
   if (ctx->state && ctx->state->live_contexts > 0) ctx->state->live_contexts--;
-  watch_close(ctx);
 }
 
 aio_ctx *unwrap_ctx(napi_env env, napi_value handle, bool allow_destroyed) {
@@ -174,7 +175,7 @@ static napi_value js_setup(napi_env env, napi_callback_info info) {
   ctx->id = id;
   ctx->env = env;
   ctx->state = state;
-  ctx->eventfd = -1;
+  ctx->eventfd = ctx->watch_fd = -1;
   ctx->refs = 1; /* the JS handle; the poll handle takes another in watch_init */
   struct aio_ring *ring = (struct aio_ring *)(uintptr_t)id;
   ctx->capacity = ring_capacity(ring, max_events);

@@ -1,8 +1,12 @@
-/* Completion notification: every request carries IOCB_FLAG_RESFD with the
- * context's eventfd, and the event loop watches that eventfd with a
- * uv_poll_t. No thread per request, no timer. The watcher keeps the event
- * loop alive only while JavaScript has armed it (something is in flight or
- * awaited), so an idle context does not hold the process open. */
+/* Completion notification. On Linux AIO every request carries
+ * IOCB_FLAG_RESFD with the context's eventfd, and the event loop watches
+ * that eventfd with a uv_poll_t. An io_uring fd is pollable itself: it is
+ * readable while its CQ ring holds completions (or the kernel holds back
+ * overflowed ones), so the loop watches the ring fd and no eventfd is read
+ * or signalled per wake-up. No thread per request, no timer. The watcher
+ * keeps the event loop alive only while JavaScript has armed it (something
+ * is in flight or awaited), so an idle context does not hold the process
+ * open. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +18,7 @@
 #include <unistd.h>
 
 #include "addon.h"
+#include "uring.h"
 
 static void call_notify(aio_ctx *ctx) {
   napi_env env = ctx->env;
@@ -38,6 +43,13 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   (void)events;
   aio_ctx *ctx = handle->data;
   if (status < 0 || ctx->destroyed) return;
+  if (ctx->uring) {
+    /* The ring fd is level-triggered on the CQ ring itself: nothing to read,
+     * and JavaScript's reap (which drains the ring) ends the readiness. */
+    if (!uring_cq_ready(ctx->uring)) return;
+    call_notify(ctx);
+    return;
+  }
   uint64_t count;
   /* Drain the counter; EAGAIN means another reader got there first. */
   while (read(ctx->eventfd, &count, sizeof(count)) < 0 && errno == EINTR) {
@@ -55,6 +67,7 @@ static void on_closed(uv_handle_t *handle) {
   aio_ctx *ctx = handle->data;
   if (ctx->eventfd >= 0) close(ctx->eventfd);
   ctx->eventfd = -1;
+  ctx->watch_fd = -1;
   if (ctx->cleanup_hook) napi_remove_async_cleanup_hook(ctx->cleanup_hook);
   ctx->cleanup_hook = NULL;
   ctx_release(ctx);
@@ -68,15 +81,22 @@ static void on_env_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
   ctx_destroy(ctx);
 }
 
+/* Watches the ring fd of an io_uring context (the ring owns it), or a new
+ * eventfd of the context's own. */
 int watch_init(napi_env env, aio_ctx *ctx) {
   uv_loop_t *loop = NULL;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return EINVAL;
-  ctx->eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (ctx->eventfd < 0) return errno;
-  int r = uv_poll_init(loop, &ctx->poll, ctx->eventfd);
+  if (ctx->uring) {
+    ctx->watch_fd = uring_fd(ctx->uring);
+  } else {
+    ctx->eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (ctx->eventfd < 0) return errno;
+    ctx->watch_fd = ctx->eventfd;
+  }
+  int r = uv_poll_init(loop, &ctx->poll, ctx->watch_fd);
   if (r != 0) {
-    close(ctx->eventfd);
-    ctx->eventfd = -1;
+    if (ctx->eventfd >= 0) close(ctx->eventfd);
+    ctx->eventfd = ctx->watch_fd = -1;
     return -r;
   }
   ctx->poll.data = ctx;
@@ -86,8 +106,10 @@ int watch_init(napi_env env, aio_ctx *ctx) {
   return 0;
 }
 
+/* Stops watching at once (the watched fd must still be open: the ring's is
+ * closed only after this) and closes the handle on the loop's next turn. */
 void watch_close(aio_ctx *ctx) {
-  if (ctx->eventfd < 0 || uv_is_closing((uv_handle_t *)&ctx->poll)) return;
+  if (ctx->watch_fd < 0 || uv_is_closing((uv_handle_t *)&ctx->poll)) return;
   uv_poll_stop(&ctx->poll);
   ctx->poll_active = false;
   uv_close((uv_handle_t *)&ctx->poll, on_closed);
@@ -105,7 +127,7 @@ static napi_value js_arm(napi_env env, napi_callback_info info) {
   if (!ctx) return NULL;
   bool on = false;
   NAPI_CALL(env, napi_get_value_bool(env, argv[1], &on));
-  if (ctx->destroyed || ctx->eventfd < 0) return NULL;
+  if (ctx->destroyed || ctx->watch_fd < 0) return NULL;
   if (on && !ctx->poll_active) {
     int r = uv_poll_start(&ctx->poll, UV_READABLE, on_readable);
     if (r != 0) return throw_errno(env, -r, "uv_poll_start", NULL);

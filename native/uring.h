@@ -109,4 +109,13 @@ uint32_t uring_reap(uring *u, double *rows, uint32_t max);
  * limit); 0, or a positive errno (ETIME on timeout). */
 int uring_wait(uring *u, uint32_t min, double timeout_ms);
 
+/* The fd the event loop polls for completions. */
+static inline int uring_fd(const uring *u) { return u->fd; }
+/* Whether a reap would find something: CQEs in the ring, or overflowed ones
+ * the kernel holds (they make the ring fd readable too). */
+static inline bool uring_cq_ready(const uring *u) {
+  return *u->cq_head != __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE) ||
+         (__atomic_load_n(u->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW) != 0;
+}
+
 #endif

@@ -1,6 +1,6 @@
 /* The io_uring context as JavaScript sees it: uringSetup, uringSubmit,
  * uringReap, uringCancel and uringProbe. It shares the Linux AIO context's
- * struct, rows, eventfd watcher (registered with IORING_REGISTER_EVENTFD),
+ * struct, rows, completion watcher (which polls the ring fd itself),
  * destroy and arm, so the two engines differ only in how a batch reaches
  * the kernel and how completions come back.
  *
@@ -102,17 +102,11 @@ static napi_value js_uring_setup(napi_env env, napi_callback_info info) {
   ctx->uring = u;
   ctx->env = env;
   ctx->state = state;
-  ctx->eventfd = -1;
+  ctx->eventfd = ctx->watch_fd = -1;
   ctx->refs = 1; /* the JS handle; the poll handle takes another in watch_init */
   ctx->capacity = u->slots;
   napi_value result = ctx_expose(env, ctx, argv[1]);
   if (!result) return NULL;
-  /* Every CQE posted signals the watched eventfd. */
-  if (sys_io_uring_register(u->fd, IORING_REGISTER_EVENTFD, &ctx->eventfd, 1) < 0) {
-    err = errno;
-    ctx_destroy(ctx);
-    return throw_errno(env, err, "io_uring_register", "cannot register the completion eventfd");
-  }
   napi_value v;
   NAPI_CALL(env, napi_create_uint32(env, u->features, &v));
   NAPI_CALL(env, napi_set_named_property(env, result, "features", v));
