@@ -21,6 +21,9 @@
 #ifndef IORING_SETUP_SUBMIT_ALL
 #define IORING_SETUP_SUBMIT_ALL (1U << 7)
 #endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
 #ifndef IORING_FEAT_EXT_ARG
 #define IORING_FEAT_EXT_ARG (1U << 8)
 #endif

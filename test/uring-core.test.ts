@@ -194,6 +194,51 @@ test('uring: CQEs that overflow the completion ring are kept by the kernel and r
   assert.equal(native.inFlight(core.handle), 0);
 });
 
+/** The process's open fds whose /proc link matches `kind` (e.g. 'eventfd', 'io_uring'). */
+function openAnonFds(kind: string): number {
+  let n = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`) === `anon_inode:[${kind}]`) n++;
+    } catch {
+      // the directory's own fd, closed by now
+    }
+  }
+  return n;
+}
+
+test('uring: the event loop watches the ring fd itself (no eventfd), woken by CQEs and by overflowed ones, and quiet once they are reaped', { skip }, async (t) => {
+  const eventfds = openAnonFds('eventfd');
+  const rings = openAnonFds('io_uring');
+  let notified = 0;
+  let wake: () => void = () => {};
+  const core: ContextCore = new ContextCore(1, false, () => {
+    notified++;
+    wake();
+  }, 'uring');
+  t.after(() => core.destroy());
+  assert.equal(openAnonFds('io_uring'), rings + 1, 'a ring fd');
+  assert.equal(openAnonFds('eventfd'), eventfds, 'no eventfd for an io_uring context');
+  const fd = neverReadablePipe(t);
+  const slot = core.stage(0, 'poll', staged(Opcode.POLL, fd, 0, undefined, 0, 1));
+  assert.equal(core.submit(1), 1);
+  core.arm(true);
+  // Eight cancels post nine CQEs into two entries: most wait in the kernel.
+  for (let i = 0; i < 8; i++) assert.equal(core.cancel(slot), 0);
+  await new Promise<void>((resolve) => { wake = resolve; });
+  assert.equal(reapAll(core, 1).get('poll'), -ECANCELED);
+  core.stage(0, 'nop', staged(URING_NOP, fd, 0, undefined));
+  assert.equal(core.submit(1), 1);
+  assert.equal(reapAll(core, 1).get('nop'), 0, 'the backlog was flushed behind the wake-up');
+  // Level-triggered: a ring left holding CQEs would call notify on every
+  // turn of the loop. Drained, it stays quiet.
+  wake = () => {};
+  const before = notified;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(notified - before <= 1, `notify called ${notified - before} times on a drained ring`);
+  core.arm(false);
+});
+
 test('uring: destroy with a request in flight cancels it, waits for it and returns', { skip }, (t) => {
   const fd = neverReadablePipe(t);
   const core = new ContextCore(4, false, () => {}, 'uring');
