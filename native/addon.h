@@ -94,11 +94,12 @@ aio_ctx *unwrap_ctx(napi_env env, napi_value handle, bool allow_destroyed);
 void ctx_destroy(aio_ctx *ctx);
 void ctx_release(aio_ctx *ctx);
 napi_value ctx_expose(napi_env env, aio_ctx *ctx, napi_value notify);
-/* Row i of cmd (and bufs[i]) into iocbs[slot], checked; vectors go into the
- * iov arena, which get_submit_args sized for the batch first. */
-bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *iov_used);
-/* count and bufs of a submit call, checked, with the iov arena sized for them. */
-bool get_submit_args(napi_env env, const napi_value *argv, aio_ctx *ctx, uint32_t *count);
+struct submit_call;
+/* Row i of cmd (and the batch's buffer i) into iocbs[slot], checked; vectors
+ * go into the iov arena, which submit_call_args sized for the batch first. */
+bool fill_iocb(napi_env env, const struct submit_call *call, uint32_t i, size_t *iov_used);
+/* Sizes the iov arena for the batch's vectored rows. */
+bool size_iov_arena(napi_env env, const struct submit_call *call);
 /* Rethrows the pending exception with `row` set on it. */
 napi_value name_bad_row(napi_env env, uint32_t row);
 /* minNr, nr (capped at the capacity) and timeoutMs of a reap call, checked. */
@@ -109,14 +110,24 @@ bool get_reap_args(napi_env env, const napi_value *argv, const aio_ctx *ctx, uin
  * (or NULL) with an exception pending when an argument is refused. */
 /* A live context of the engine asked for (uring true: io_uring). */
 aio_ctx *unwrap_engine_ctx(napi_env env, napi_value handle, bool uring);
+/* The most buffers a submit call takes as its own arguments (see
+ * submit_call_args); a larger batch comes as one array. */
+#define SUBMIT_SPREAD_MAX 128
 typedef struct submit_call {
   aio_ctx *ctx;
   uint32_t count;
-  napi_value bufs;
   bool reap_inline;
+  /* The batch's buffers: argv[4 ...] when spread, else the array bufs. */
+  napi_value bufs;
+  bool spread;
+  napi_value argv[4 + SUBMIT_SPREAD_MAX];
 } submit_call;
-/* (handle, count, bufs, reapInline); resets status[STATUS_INLINE_REAPED]. */
+/* (handle, count, bufs, reapInline, ...buffers): the batch's buffers follow
+ * as the call's own arguments, or else bufs is an array of them;
+ * resets status[STATUS_INLINE_REAPED] and sizes the iov arena. */
 bool submit_call_args(napi_env env, napi_callback_info info, bool uring, submit_call *call);
+/* The batch's buffer (or vector) of row i. */
+bool batch_buffer(napi_env env, const submit_call *call, uint32_t i, napi_value *out);
 typedef struct reap_call {
   aio_ctx *ctx;
   uint32_t min_nr, nr;

@@ -59,9 +59,8 @@ void ctx_destroy(aio_ctx *ctx) {
 
 aio_ctx *unwrap_ctx(napi_env env, napi_value handle, bool allow_destroyed) {
   void *data = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, handle, &t) != napi_ok || t != napi_external ||
-      napi_get_value_external(env, handle, &data) != napi_ok || data == NULL) {
+  /* napi_get_value_external itself refuses what is not an external. */
+  if (napi_get_value_external(env, handle, &data) != napi_ok || data == NULL) {
     throw_type(env, "expected an IoContext handle");
     return NULL;
   }
@@ -250,9 +249,10 @@ static bool is_known_opcode(int64_t op) {
 static bool is_vectored(int op) { return op == IOCB_CMD_PREADV || op == IOCB_CMD_PWRITEV; }
 static bool has_buffer(int op) { return op == IOCB_CMD_PREAD || op == IOCB_CMD_PWRITE; }
 
-/* Fills iocbs[slot] from row i of cmd and bufs[i]. Returns false with a
- * JavaScript exception pending when the row cannot be trusted. */
-bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *iov_used) {
+/* Fills iocbs[slot] from row i of cmd and the batch's buffer i. Returns
+ * false with a JavaScript exception pending when the row cannot be trusted. */
+bool fill_iocb(napi_env env, const submit_call *call, uint32_t i, size_t *iov_used) {
+  aio_ctx *ctx = call->ctx;
   const double *row = ctx->cmd + (size_t)i * CMD_STRIDE;
   double slot_d = row[CMD_SLOT], op_d = row[CMD_OPCODE], fd_d = row[CMD_FD], off_d = row[CMD_OFFSET];
   if (!whole_in_range(slot_d, 0, (double)ctx->capacity - 1)) {
@@ -297,7 +297,7 @@ bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *
   if (!has_buffer(op) && !is_vectored(op)) return true;
 
   napi_value b;
-  if (napi_get_element(env, bufs, i, &b) != napi_ok) return false;
+  if (!batch_buffer(env, call, i, &b)) return false;
   if (has_buffer(op)) {
     void *data = NULL;
     size_t len = 0;
@@ -337,35 +337,22 @@ bool fill_iocb(napi_env env, aio_ctx *ctx, uint32_t i, napi_value bufs, size_t *
 
 /* Vectors are copied by the kernel during io_submit, so one arena per batch
  * is enough; it must be sized before any row points into it. */
-static bool size_iov_arena(napi_env env, aio_ctx *ctx, uint32_t count, napi_value bufs) {
+bool size_iov_arena(napi_env env, const submit_call *call) {
+  aio_ctx *ctx = call->ctx;
   size_t total = 0;
-  for (uint32_t i = 0; i < count; i++) {
+  for (uint32_t i = 0; i < call->count; i++) {
     double op = ctx->cmd[(size_t)i * CMD_STRIDE + CMD_OPCODE];
     if (op != IOCB_CMD_PREADV && op != IOCB_CMD_PWRITEV) continue;
     napi_value b;
     uint32_t n = 0;
     bool is_array = false;
-    if (napi_get_element(env, bufs, i, &b) != napi_ok) return false;
+    if (!batch_buffer(env, call, i, &b)) return false;
     if (napi_is_array(env, b, &is_array) == napi_ok && is_array) napi_get_array_length(env, b, &n);
     total += n > MAX_IOV_PER_OP ? MAX_IOV_PER_OP : n;
   }
   if (total == 0 || ensure_iov_arena(ctx, total)) return true;
   throw_errno(env, ENOMEM, "io_submit", NULL);
   return false;
-}
-
-bool get_submit_args(napi_env env, const napi_value *argv, aio_ctx *ctx, uint32_t *count) {
-  if (!get_uint32_arg(env, argv[0], count, "count must be a non-negative integer")) return false;
-  if (*count > ctx->capacity) {
-    throw_range(env, "more requests than the context can hold");
-    return false;
-  }
-  bool is_array = false;
-  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
-    throw_type(env, "bufs must be an array");
-    return false;
-  }
-  return size_iov_arena(env, ctx, *count, argv[1]);
 }
 
 #ifndef O_PATH
@@ -423,8 +410,8 @@ static void publish_events(aio_ctx *ctx, uint32_t n) {
   }
 }
 
-/* submit(handle, count, bufs, reapInline) -> number of requests the kernel
- * accepted. A row whose arguments are refused throws before any syscall,
+/* submit(handle, count, bufs, reapInline, ...buffers) -> number of
+ * requests the kernel accepted (see submit_call_args for the buffers). A row whose arguments are refused throws before any syscall,
  * with `row` set on the error. With reapInline, the completions already in
  * the ring when io_submit returns (tmpfs, the page cache, a fast device
  * finish inside the call) are reaped at once into `events`, and their count
@@ -438,7 +425,7 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   const bool reap_inline = call.reap_inline;
   size_t iov_used = 0;
   for (uint32_t i = 0; i < count; i++) {
-    if (!fill_iocb(env, ctx, i, call.bufs, &iov_used)) return name_bad_row(env, i);
+    if (!fill_iocb(env, &call, i, &iov_used)) return name_bad_row(env, i);
     ctx->batch[i] = &ctx->iocbs[(uint32_t)ctx->cmd[(size_t)i * CMD_STRIDE + CMD_SLOT]];
   }
   int ret = count == 0 ? 0 : sys_io_submit(ctx->id, count, ctx->batch);

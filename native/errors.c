@@ -47,13 +47,12 @@ napi_value throw_range(napi_env env, const char *msg) {
 /* Accept only safe integers: JavaScript numbers beyond 2^53 have lost
  * precision, and an offset silently rounded is a write to the wrong place. */
 bool get_int64_arg(napi_env env, napi_value v, int64_t *out, const char *what) {
-  napi_valuetype t;
   double d;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
+  /* napi_get_value_double itself refuses what is not a number. */
+  if (napi_get_value_double(env, v, &d) != napi_ok) {
     throw_type(env, what);
     return false;
   }
-  napi_get_value_double(env, v, &d);
   if (!isfinite(d) || d != trunc(d) || fabs(d) > 9007199254740991.0) {
     throw_range(env, what);
     return false;

@@ -136,7 +136,8 @@ enum { SLOT_FREE = 0, SLOT_IN_KERNEL = 1, SLOT_STAGED = 2 };
 
 /* Row i into the SQE at tail + i. Returns the row's slot, or -1 with an
  * exception pending. */
-static int64_t fill_row(napi_env env, aio_ctx *ctx, uint32_t i, uint32_t tail, napi_value bufs, size_t *iov_used) {
+static int64_t fill_row(napi_env env, const submit_call *call, uint32_t i, uint32_t tail, size_t *iov_used) {
+  aio_ctx *ctx = call->ctx;
   uring *u = ctx->uring;
   const double *row = ctx->cmd + (size_t)i * CMD_STRIDE;
   if (!whole_in_range(row[CMD_SLOT], 0, (double)u->slots - 1)) {
@@ -154,7 +155,7 @@ static int64_t fill_row(napi_env env, aio_ctx *ctx, uint32_t i, uint32_t tail, n
   if (row[CMD_OPCODE] == URING_ROW_FALLOCATE) {
     if (!uring_sqe_fallocate(env, sqe, row, user_data)) return -1;
   } else {
-    if (!fill_iocb(env, ctx, i, bufs, iov_used)) return -1;
+    if (!fill_iocb(env, call, i, iov_used)) return -1;
     uring_sqe_from_iocb(sqe, &ctx->iocbs[slot], user_data);
   }
   u->gen[slot] = gen;
@@ -169,7 +170,7 @@ static void settle_rows(aio_ctx *ctx, uint32_t count, uint32_t taken) {
   }
 }
 
-/* uringSubmit(handle, count, bufs, reapInline) -> how many requests the
+/* uringSubmit(handle, count, bufs, reapInline, ...buffers) -> how many requests the
  * kernel took, in one io_uring_enter. A row whose arguments are refused
  * throws before any syscall, with `row` set on the error. reapInline is
  * as for submit (context.c). */
@@ -182,7 +183,7 @@ static napi_value js_uring_submit(napi_env env, napi_callback_info info) {
   const uint32_t tail = *u->sq_tail; /* only we write it, and the ring is empty */
   size_t iov_used = 0;
   for (uint32_t i = 0; i < count; i++) {
-    if (fill_row(env, ctx, i, tail, call.bufs, &iov_used) < 0) {
+    if (fill_row(env, &call, i, tail, &iov_used) < 0) {
       settle_rows(ctx, i, 0);
       return name_bad_row(env, i);
     }

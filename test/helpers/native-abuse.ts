@@ -82,6 +82,12 @@ async function main(): Promise<void> {
   for (const bad of [-1, 1.5, NaN, cap + 1, 2 ** 32, 'x']) attempt(`submit(count=${String(bad)})`, () => native.submit(h, bad as number, []));
   attempt('submit(bufs="x")', () => native.submit(h, 0, 'x' as never));
   attempt('submit(bufs={})', () => native.submit(h, 0, {} as never));
+  // the buffers as arguments: too few for the count, more than 128, not buffers
+  row({ OPCODE: 0 }, 0);
+  row({ SLOT: 1, OPCODE: 0 }, 1);
+  attempt('submit(count=2, one buffer argument)', () => native.submit(h, 2, null, false, buf));
+  attempt('submit(129 buffer arguments)', () => native.submit(h, 129, null, false, ...new Array<unknown>(129).fill(buf)));
+  for (const bad of [{}, 'x', 7, null, [buf]]) attempt(`submit(buffer argument ${describe(bad)})`, () => native.submit(h, 1, null, false, bad));
   // forged rows
   submit('row slot NaN', { SLOT: NaN }, [buf]);
   submit('row slot -1', { SLOT: -1 }, [buf]);
