@@ -14,7 +14,9 @@
         "native/uring_setup.c",
         "native/uring_sqe.c",
         "native/uring_reap.c",
-        "native/uring_context.c"
+        "native/uring_context.c",
+        "native/uring_fixed.c",
+        "native/uring_files.c"
       ],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"],
       "cflags!": ["-fno-exceptions"],

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "addon.h"
+#include "uring.h"
 
 static void state_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
@@ -59,6 +60,8 @@ static napi_value init(napi_env env, napi_value exports) {
       register_memory_functions(env, exports) != napi_ok ||
       register_file_functions(env, exports) != napi_ok ||
       register_uring_functions(env, exports) != napi_ok ||
+      register_uring_fixed_functions(env, exports) != napi_ok ||
+      register_uring_files_functions(env, exports) != napi_ok ||
       register_state_functions(env, exports) != napi_ok)
     return NULL;
   return exports;

@@ -40,7 +40,10 @@ enum {
 /* Number of doubles per completion row that C writes after a reap. */
 enum { EVT_SLOT = 0, EVT_RES, EVT_RES2, EVT_STRIDE };
 /* Cells of the status array that C writes for JavaScript. */
-enum { STATUS_INLINE_REAPED = 0, STATUS_LEN };
+/* STATUS_FIXED: reads and writes the kernel took with a registered buffer,
+ * STATUS_FIXED_FILES requests on a registered file (io_uring), counted since
+ * the context was made. */
+enum { STATUS_INLINE_REAPED = 0, STATUS_FIXED, STATUS_FIXED_FILES, STATUS_LEN };
 
 struct uring;
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "addon.h"
+#include "uring.h"
 
 #define MAX_IOV_PER_OP 1024
 
@@ -48,9 +49,11 @@ void ctx_destroy(aio_ctx *ctx) {
   ctx->destroyed = true;
   /* First, while the ring fd it may watch is open. */
   watch_close(ctx);
-  if (ctx->uring)
+  if (ctx->uring) {
     uring_drain_and_close(ctx->uring);
-  else
+    /* Nothing can use the registered buffers now: let JavaScript have them. */
+    uring_release_regions(ctx->env, ctx->uring);
+  } else
     sys_io_destroy(ctx->id);
   ctx->ring = NULL;
   ctx->in_flight = 0;

@@ -61,6 +61,14 @@ static inline int sys_io_uring_register(int fd, unsigned opcode, const void *arg
  * mode in CMD_RW_FLAGS and the length in CMD_AUX. */
 #define URING_ROW_FALLOCATE 64
 
+/* A registered buffer: its memory and a strong reference to its
+ * ArrayBuffer, held until the ring is torn down (uring_fixed.c). */
+typedef struct uring_region {
+  uintptr_t base;
+  size_t len;
+  napi_ref arraybuffer;
+} uring_region;
+
 /* The mapped rings of one io_uring instance. */
 typedef struct uring {
   int fd;
@@ -86,6 +94,13 @@ typedef struct uring {
   uint32_t in_flight; /* JavaScript's requests in the kernel */
   uint32_t internal;  /* the ring's own requests in the kernel */
   bool closed;
+  /* registered buffers (buf_index = position) */
+  uring_region *regions;
+  uint32_t nregions;
+  /* registered files: the table (fd per index, -1 free) and index by fd */
+  int *file_table;
+  int32_t *index_of_fd;
+  uint32_t index_of_fd_len, nfiles;
 } uring;
 
 /* uring_setup.c: map and unmap. uring_open returns 0 or a positive errno
@@ -102,6 +117,20 @@ void uring_sqe_from_iocb(struct io_uring_sqe *sqe, const struct iocb *cb, uint64
 /* Row i as a fallocate SQE; false with a RangeError pending when the row is bad. */
 bool uring_sqe_fallocate(napi_env env, struct io_uring_sqe *sqe, const double *row, uint64_t user_data);
 void uring_sqe_cancel(struct io_uring_sqe *sqe, uint64_t target, uint32_t flags);
+
+/* uring_fixed.c: registered buffers. A READ or WRITE SQE whose whole range
+ * lies inside a live registered buffer becomes READ_FIXED or WRITE_FIXED. */
+void uring_sqe_use_fixed(napi_env env, uring *u, struct io_uring_sqe *sqe);
+/* Drops the references to the registered ArrayBuffers: only once nothing
+ * is in flight and the ring is closed. */
+void uring_release_regions(napi_env env, uring *u);
+napi_status register_uring_fixed_functions(napi_env env, napi_value exports);
+
+/* uring_files.c: registered files. An SQE on a registered fd gets its
+ * table index and IOSQE_FIXED_FILE. */
+void uring_sqe_use_fixed_file(const uring *u, struct io_uring_sqe *sqe);
+void uring_free_files(uring *u);
+napi_status register_uring_files_functions(napi_env env, napi_value exports);
 
 /* uring_reap.c: the completion ring in user space. */
 /* Moves up to `max` of JavaScript's completions out of the CQ ring into

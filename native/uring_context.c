@@ -61,6 +61,7 @@ static napi_value throw_setup(napi_env env, int err, const char *syscall_name, c
 void uring_free(uring *u) {
   if (!u) return;
   uring_drain_and_close(u);
+  uring_free_files(u);
   free(u->gen);
   free(u->busy);
   free(u);
@@ -157,16 +158,28 @@ static int64_t fill_row(napi_env env, const submit_call *call, uint32_t i, uint3
   } else {
     if (!fill_iocb(env, call, i, iov_used)) return -1;
     uring_sqe_from_iocb(sqe, &ctx->iocbs[slot], user_data);
+    if (u->nregions > 0) uring_sqe_use_fixed(env, u, sqe);
   }
+  if (u->nfiles > 0) uring_sqe_use_fixed_file(u, sqe);
   u->gen[slot] = gen;
   u->busy[slot] = SLOT_STAGED;
   return slot;
 }
 
-static void settle_rows(aio_ctx *ctx, uint32_t count, uint32_t taken) {
+static bool is_fixed(const struct io_uring_sqe *sqe) {
+  return sqe->opcode == IORING_OP_READ_FIXED || sqe->opcode == IORING_OP_WRITE_FIXED;
+}
+
+/* The rows the kernel took are in it; the rest are free again. */
+static void settle_rows(aio_ctx *ctx, uint32_t tail, uint32_t count, uint32_t taken) {
+  uring *u = ctx->uring;
   for (uint32_t i = 0; i < count; i++) {
     uint32_t slot = (uint32_t)ctx->cmd[(size_t)i * CMD_STRIDE + CMD_SLOT];
-    ctx->uring->busy[slot] = i < taken ? SLOT_IN_KERNEL : SLOT_FREE;
+    u->busy[slot] = i < taken ? SLOT_IN_KERNEL : SLOT_FREE;
+    if (i >= taken || (u->nregions == 0 && u->nfiles == 0)) continue;
+    const struct io_uring_sqe *sqe = &u->sqes[(tail + i) & u->sq_mask];
+    if (is_fixed(sqe)) ctx->status[STATUS_FIXED]++;
+    if (sqe->flags & IOSQE_FIXED_FILE) ctx->status[STATUS_FIXED_FILES]++;
   }
 }
 
@@ -184,13 +197,13 @@ static napi_value js_uring_submit(napi_env env, napi_callback_info info) {
   size_t iov_used = 0;
   for (uint32_t i = 0; i < count; i++) {
     if (fill_row(env, &call, i, tail, &iov_used) < 0) {
-      settle_rows(ctx, i, 0);
+      settle_rows(ctx, tail, i, 0);
       return name_bad_row(env, i);
     }
   }
   int ret = count == 0 ? 0 : enter_submit(u, tail, count);
   uint32_t taken = ret < 0 ? 0 : (uint32_t)ret;
-  settle_rows(ctx, count, taken);
+  settle_rows(ctx, tail, count, taken);
   u->in_flight += taken;
   ctx->in_flight = u->in_flight;
   if (ret < 0) {

@@ -11,7 +11,7 @@ function members(proto: object): string[] {
 }
 
 test('IoQueue offers only its own controls, no request methods', () => {
-  assert.deepEqual(members(root.IoQueue.prototype), ['close', 'closed', 'reapMode', 'stats']);
+  assert.deepEqual(members(root.IoQueue.prototype), ['close', 'closed', 'reapMode', 'registerBuffers', 'stats']);
   const queue = new root.IoQueue({ depth: 1 });
   try {
     assert.deepEqual(Object.keys(queue), ['depth', 'engine']);

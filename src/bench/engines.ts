@@ -7,6 +7,7 @@
  * @module
  */
 import fs from 'node:fs';
+import { allocAligned } from '../core/memory.js';
 import { IoQueue } from '../engine/io-queue.js';
 import { open } from '../file/aio-file.js';
 import { URING_ENGINES, type JobSpec, type NodeEngine } from './job.js';
@@ -27,6 +28,8 @@ export interface Driver {
   write(buf: Buffer, position: number): Promise<unknown>;
   /** The batch entry point (aio-many, uring-many): every range in one call. */
   many?(ranges: { buf: Buffer; position: number }[], write: boolean): Promise<unknown>;
+  /** The job's `count` buffers of `size` bytes, where the engine provides them (uring-fixed: registered ones). */
+  buffers?(count: number, size: number): Buffer[];
   /** Counters so far (the kernel engines only). */
   stats(): DriverStats | null;
   close(): Promise<void>;
@@ -41,20 +44,31 @@ export async function openDriver(spec: JobSpec): Promise<Driver> {
     case 'aio':
     case 'aio-many':
     case 'uring':
-    case 'uring-many': {
+    case 'uring-many':
+    case 'uring-fixed':
+    case 'uring-files':
+    case 'uring-both': {
       const engine = URING_ENGINES.includes(spec.engine) ? 'uring' : 'aio';
       const queue = new IoQueue({ engine, depth: spec.iodepth });
       let file;
       try {
-        file = await open(spec.path, flags, { engine, direct: spec.direct, queue });
+        const registerFile = spec.engine === 'uring-files' || spec.engine === 'uring-both';
+        file = await open(spec.path, flags, { engine, direct: spec.direct, queue, registerFile });
       } catch (err) {
         await queue.close();
         throw err;
       }
       const f = file;
+      const memoryAlignment = Math.max(4096, f.alignment.memory);
+      const registered = (count: number, size: number): Buffer[] => {
+        const arena = allocAligned(count * size, memoryAlignment);
+        queue.registerBuffers([arena]);
+        return Array.from({ length: count }, (_, i) => arena.subarray(i * size, (i + 1) * size));
+      };
       return {
         engine: spec.engine,
-        memoryAlignment: Math.max(4096, f.alignment.memory),
+        memoryAlignment,
+        ...(spec.engine === 'uring-fixed' || spec.engine === 'uring-both' ? { buffers: registered } : {}),
         read: (buf, position) => f.read(buf, position),
         write: (buf, position) => f.write(buf, position),
         many: (ranges, write) => (write ? f.writeMany(ranges) : f.readMany(ranges)),

@@ -18,9 +18,17 @@ export type Rw = (typeof RW_MODES)[number];
  */
 export const NODE_ENGINES = ['aio', 'aio-many', 'uring', 'uring-many', 'threadpool', 'fs'] as const;
 /** The engines that run inside Node. */
-export type NodeEngine = (typeof NODE_ENGINES)[number];
+/**
+ * Engines run only when named (not by `all` or `--compare`), AioFile on
+ * io_uring with: `uring-fixed`, the job's buffers registered with the ring
+ * (IoQueue.registerBuffers: READ_FIXED/WRITE_FIXED); `uring-files`, the file
+ * in the ring's file table (registerFile: IOSQE_FIXED_FILE); `uring-both`,
+ * both.
+ */
+export const NAMED_ENGINES = ['uring-fixed', 'uring-files', 'uring-both'] as const;
+export type NodeEngine = (typeof NODE_ENGINES)[number] | (typeof NAMED_ENGINES)[number];
 /** The engines that run on io_uring: skipped, with the reason, where no ring can be set up. */
-export const URING_ENGINES: readonly NodeEngine[] = ['uring', 'uring-many'];
+export const URING_ENGINES: readonly NodeEngine[] = ['uring', 'uring-many', 'uring-fixed', 'uring-files', 'uring-both'];
 /** The engines that issue readMany/writeMany batches. */
 export const MANY_ENGINES: readonly NodeEngine[] = ['aio-many', 'uring-many'];
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { UsageError, intFlag, parseFlags } from '../util/flags.js';
-import { FIO_SYSTEMS, NODE_ENGINES, RW_MODES, SWEEP_DEPTHS, isFio, type NodeEngine, type Rw, type System } from './job.js';
+import { FIO_SYSTEMS, NAMED_ENGINES, NODE_ENGINES, RW_MODES, SWEEP_DEPTHS, isFio, type NodeEngine, type Rw, type System } from './job.js';
 
 export const usage = `Usage: linux-aio bench [flags]
 
@@ -50,7 +50,11 @@ Job (fio's option names):
                        (AioFile.readMany/writeMany: batches of up to 16
                        ranges, one promise per batch), uring and uring-many
                        (the same on an io_uring IoQueue; skipped, with the
-                       reason, where io_uring is not allowed), threadpool
+                       reason, where io_uring is not allowed), uring-fixed
+                       (uring with the buffers registered with the ring:
+                       READ_FIXED/WRITE_FIXED), uring-files (the file in
+                       the ring's file table), uring-both (the two; these
+                       three run only when named), threadpool
                        (AioFile on Node's thread pool), fs (fs.promises
                        FileHandle on an O_DIRECT fd, aligned buffers), fio
                        (fio --ioengine=libaio, its default job: one request
@@ -193,15 +197,15 @@ function parseEngines(raw: string | undefined): System[] {
   const out = new Set<System>();
   for (const word of raw.split(',').map((s) => s.trim().toLowerCase())) {
     if (word === 'all') NODE_ENGINES.forEach((e) => out.add(e));
-    else if ((FIO_SYSTEMS as readonly string[]).includes(word) || (NODE_ENGINES as readonly string[]).includes(word)) out.add(word as System);
-    else throw new UsageError(`--engine must be ${[...NODE_ENGINES, ...FIO_SYSTEMS].join(', ')} or all, got '${word}'`);
+    else if ([...FIO_SYSTEMS, ...NODE_ENGINES, ...NAMED_ENGINES].includes(word as System)) out.add(word as System);
+    else throw new UsageError(`--engine must be ${[...NODE_ENGINES, ...NAMED_ENGINES, ...FIO_SYSTEMS].join(', ')} or all, got '${word}'`);
   }
   return orderSystems([...out]);
 }
 
 /** fio first, then the Node engines in their usual order. */
 export function orderSystems(list: readonly System[]): System[] {
-  const order: System[] = [...FIO_SYSTEMS, ...NODE_ENGINES];
+  const order: System[] = [...FIO_SYSTEMS, ...NODE_ENGINES, ...NAMED_ENGINES];
   return order.filter((s) => list.includes(s));
 }
 

@@ -103,14 +103,10 @@ export class PreparedJob {
     let statsAtStart = driver.stats();
     let statsAtEnd = statsAtStart;
 
-    const bufs: Buffer[] = [];
     const started = new Float64Array(iodepth);
     const isWrite = new Uint8Array(iodepth);
-    for (let i = 0; i < iodepth; i++) {
-      const b = allocAligned(bs, driver.memoryAlignment);
-      if (readShare < 1) crypto.randomFillSync(b);
-      bufs.push(b);
-    }
+    const bufs = driver.buffers?.(iodepth, bs) ?? Array.from({ length: iodepth }, () => allocAligned(bs, driver.memoryAlignment));
+    if (readShare < 1) for (const b of bufs) crypto.randomFillSync(b);
 
     return new Promise<ThreadOutcome>((resolve, reject) => {
       const timers: NodeJS.Timeout[] = [];

@@ -57,6 +57,9 @@ export const SYSTEM_LABEL: Record<System, string> = {
   'aio-many': 'AioFile readMany',
   uring: 'AioFile uring',
   'uring-many': 'AioFile uring readMany',
+  'uring-fixed': 'AioFile uring fixed buffers',
+  'uring-files': 'AioFile uring registered file',
+  'uring-both': 'AioFile uring fixed buffers+file',
   threadpool: 'AioFile threadpool',
   fs: 'fs.promises',
 };

@@ -342,6 +342,41 @@ export class ContextCore {
     return this.#events[i * EVT.STRIDE + EVT.RES2]!;
   }
 
+  /**
+   * Registers the views' memory with the ring (io_uring only, once, with
+   * nothing in flight): reads and writes inside one then go as
+   * READ_FIXED/WRITE_FIXED. The ring keeps their ArrayBuffers reachable
+   * until it is destroyed.
+   */
+  registerBuffers(views: ArrayBufferView[]): number {
+    return native.uringRegisterBuffers(this.handle, views);
+  }
+
+  /** Reads and writes the kernel took with a registered buffer. */
+  get fixedRequests(): number {
+    return this.#status[STATUS.FIXED]!;
+  }
+
+  /**
+   * Puts `fd` in the ring's file table (io_uring only): its requests then go
+   * with IOSQE_FIXED_FILE. It must be taken out ({@link unregisterFile})
+   * before the fd is closed, or requests on a new file with the same number
+   * would go to the old one.
+   */
+  registerFile(fd: number): number {
+    return native.uringRegisterFile(this.handle, fd);
+  }
+
+  /** Takes `fd` out of the ring's file table; nothing to do once the ring is destroyed. */
+  unregisterFile(fd: number): void {
+    if (!this.#destroyed) native.uringUnregisterFile(this.handle, fd);
+  }
+
+  /** Requests the kernel took on a registered file. */
+  get fixedFileRequests(): number {
+    return this.#status[STATUS.FIXED_FILES]!;
+  }
+
   /** Watch the eventfd (true) or stop watching it (false). */
   arm(on: boolean): void {
     if (on === this.#armed || this.#destroyed) return;

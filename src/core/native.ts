@@ -17,7 +17,7 @@ export interface NativeSetup {
   capacity: number;
   cmd: Float64Array;
   events: Float64Array;
-  /** Cells C writes for JavaScript: STATUS.INLINE_REAPED. */
+  /** Cells C writes for JavaScript: STATUS.INLINE_REAPED, STATUS.FIXED, STATUS.FIXED_FILES. */
   status: Float64Array;
   ringReap: boolean;
 }
@@ -71,6 +71,12 @@ export interface NativeAddon {
   /** 0 when the kernel was asked to cancel, ENOENT when nothing of the slot is in the kernel. */
   uringCancel(handle: ContextHandle, slot: number): number;
   uringProbe(): NativeUringProbe;
+  /** IORING_REGISTER_BUFFERS of the views' memory, held by the ring until it is torn down; returns their count. */
+  uringRegisterBuffers(handle: ContextHandle, views: ArrayBufferView[]): number;
+  /** Puts `fd` in the ring's file table (made sparse, 1024 entries, on first use); returns its index. */
+  uringRegisterFile(handle: ContextHandle, fd: number): number;
+  /** Takes `fd` out of the ring's file table; whether it was in it. */
+  uringUnregisterFile(handle: ContextHandle, fd: number): boolean;
   setErrorClass(ctor: new (errno: number, syscall: string, hint?: string) => Error): void;
   liveContexts(): number;
 }
@@ -82,7 +88,7 @@ export const CMD = {
 /** CMD.RESFD values besides an eventfd: the context's own eventfd, or none (native/addon.h). */
 export const RESFD = { CONTEXT: -1, NONE: -2 } as const;
 export const EVT = { SLOT: 0, RES: 1, RES2: 2, STRIDE: 3 } as const;
-export const STATUS = { INLINE_REAPED: 0 } as const;
+export const STATUS = { INLINE_REAPED: 0, FIXED: 1, FIXED_FILES: 2 } as const;
 
 /** node-gyp-build's finder: build/Release, build/Debug, then the best fit in prebuilds/<platform>-<arch>/. */
 type AddonFinder = { path(dir: string): string };

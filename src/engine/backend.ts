@@ -80,6 +80,13 @@ export interface Engine {
    * file layer runs it on the thread pool for engines without it.
    */
   allocate?(fd: number, mode: number, offset: number, length: number, release: Release): Promise<number>;
+  /**
+   * Optional: registers `fd` with the engine (io_uring's file table), so
+   * that its requests skip the per-request file lookup. The file layer calls
+   * {@link unregisterFile} before it closes the fd.
+   */
+  registerFile?(fd: number): void;
+  unregisterFile?(fd: number): void;
 }
 
 /** An engine's refusal of a request before it started: releases it and returns the rejection. */

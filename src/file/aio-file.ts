@@ -52,6 +52,15 @@ export interface OpenOptions {
   size?: number;
   /** The queue to use, on its engine (default: this thread's {@link IoQueue.default} for the engine). */
   queue?: IoQueue;
+  /**
+   * On io_uring, put the file in the ring's file table
+   * (`IORING_REGISTER_FILES`), so that each request skips the kernel's
+   * lookup of the fd (`IOSQE_FIXED_FILE`; counted in the queue's
+   * `stats().fixedFiles`); it is taken out at `close()`, once its requests
+   * are done. Ignored on the other engines, which have no such table:
+   * `file.registered` says whether it applied. Default false.
+   */
+  registerFile?: boolean;
 }
 
 /**
@@ -83,6 +92,8 @@ export class AioFile implements AsyncDisposable {
   readonly isBlockDevice: boolean;
   /** The engine its requests go to. */
   readonly engine: EngineName;
+  /** True when the file is in its io_uring ring's file table (`registerFile: true` on the uring engine). */
+  readonly registered: boolean;
   readonly #engine: Engine;
   /** fallocate through the engine, where it carries it (io_uring). */
   readonly #heldAllocate: HeldAllocate | undefined;
@@ -105,7 +116,7 @@ export class AioFile implements AsyncDisposable {
 
   /** @internal use {@link open} */
   constructor(fd: number, path: string, alignment: Alignment, direct: boolean, isBlockDevice: boolean, engine: Engine,
-    refusals?: AccessRefusals) {
+    refusals?: AccessRefusals, registered = false) {
     if (typeof (engine as Partial<Engine> | null)?.submit !== 'function') throw argTypeError('an AioFile is made by open(), not with new');
     this.fd = fd;
     this.path = path;
@@ -114,6 +125,7 @@ export class AioFile implements AsyncDisposable {
     this.isBlockDevice = isBlockDevice;
     this.#engine = engine;
     this.engine = engine.name;
+    this.registered = registered;
     // The hold that runs it already counts it (and keeps the fd open until
     // the completion is reaped), so the engine's release has nothing to do.
     const inEngine = engine.allocate;
@@ -122,7 +134,7 @@ export class AioFile implements AsyncDisposable {
     registerHold(this, (syscall, fn) => this.#hold(syscall, fn));
     this.#cannotRead = refusals?.read;
     this.#cannotWrite = refusals?.write;
-    watchUnclosed(this, fd, path);
+    watchUnclosed(this, fd, path, registered ? unregisterer(engine, fd) : undefined);
   }
 
   /** Requests of this file not yet completed. */
@@ -337,6 +349,15 @@ export class AioFile implements AsyncDisposable {
   async #closeWhenIdle(): Promise<void> {
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
     try {
+      // Out of the ring's table first: a file that reuses the number must not reach this one.
+      if (this.registered) this.#engine.unregisterFile?.(this.fd);
+    } finally {
+      await this.#closeFd();
+    }
+  }
+
+  async #closeFd(): Promise<void> {
+    try {
       await closeAsync(this.fd);
     } catch (err) {
       const errno = (err as NodeJS.ErrnoException).errno;
@@ -538,6 +559,9 @@ export async function open(path: string, flags: string | number = 'r', options: 
   const engineChoice = options.engine ?? (options.queue ? 'auto' : envEngine() ?? 'auto');
   const engine = pickEngine(engineChoice, direct, options.queue);
   if (options.size !== undefined) checkCount(options.size, 'size', 0, Number.MAX_SAFE_INTEGER);
+  if (options.registerFile !== undefined && typeof options.registerFile !== 'boolean') {
+    throw argTypeError(`options.registerFile must be a boolean, got ${typeof options.registerFile}`);
+  }
   // `| 0` turns -0 (which passes the check) into 0: fs.open aborts the
   // process on a mode that is not an int32, and -0 is not one to V8.
   const mode = options.mode === undefined ? 0o666 : checkCount(options.mode, 'mode', 0, 0o7777) | 0;
@@ -563,7 +587,14 @@ export async function open(path: string, flags: string | number = 'r', options: 
     }
     const alignment = direct ? discoverAlignment(facts) : UNALIGNED;
     const served = engine === 'threadpool' ? threadPool : queueEngine(options.queue ?? IoQueue.default(engine));
-    return new AioFile(fd, path, alignment, direct, facts.isBlockDevice, served, accessRefusals(path, flags, osFlags));
+    const registered = options.registerFile === true && served.registerFile !== undefined;
+    if (registered) served.registerFile!(fd);
+    try {
+      return new AioFile(fd, path, alignment, direct, facts.isBlockDevice, served, accessRefusals(path, flags, osFlags), registered);
+    } catch (err) {
+      if (registered) served.unregisterFile?.(fd);
+      throw err;
+    }
   } catch (err) {
     fs.closeSync(fd);
     throw err;
@@ -571,6 +602,15 @@ export async function open(path: string, flags: string | number = 'r', options: 
 }
 
 function toVoid(): void {}
+
+/**
+ * Takes `fd` out of `engine`'s file table, for a file dropped without
+ * close(). Made out here: a closure made in the constructor would share its
+ * context, which holds `this`, and keep the dropped file alive for ever.
+ */
+function unregisterer(engine: Engine, fd: number): () => void {
+  return () => engine.unregisterFile?.(fd);
+}
 
 /**
  * The engine for a file. A given queue serves it on its own engine: for

@@ -11,9 +11,16 @@ import fs from 'node:fs';
 interface Dropped {
   fd: number;
   path: string;
+  /** What must happen before the fd may close (take it out of a ring's file table). */
+  beforeClose: (() => void) | undefined;
 }
 
-const registry = new FinalizationRegistry<Dropped>(({ fd, path }) => {
+const registry = new FinalizationRegistry<Dropped>(({ fd, path, beforeClose }) => {
+  try {
+    beforeClose?.();
+  } catch {
+    // the ring is gone, or the kernel refused: the fd is forgotten either way
+  }
   fs.close(fd, () => {
     /* nothing to tell: nobody holds the file any more */
   });
@@ -22,8 +29,8 @@ const registry = new FinalizationRegistry<Dropped>(({ fd, path }) => {
 });
 
 /** Closes `fd` when `file` is collected unless {@link closing} was called first. */
-export function watchUnclosed(file: object, fd: number, path: string): void {
-  registry.register(file, { fd, path }, file);
+export function watchUnclosed(file: object, fd: number, path: string, beforeClose?: () => void): void {
+  registry.register(file, { fd, path, beforeClose }, file);
 }
 
 /** `file` closes its descriptor itself. */
