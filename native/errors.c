@@ -53,7 +53,8 @@ bool get_int64_arg(napi_env env, napi_value v, int64_t *out, const char *what) {
     throw_type(env, what);
     return false;
   }
-  if (!isfinite(d) || d != trunc(d) || fabs(d) > 9007199254740991.0) {
+  /* Inside ±2^53 (NaN and infinities are not) the conversion is defined. */
+  if (!(fabs(d) <= 9007199254740991.0) || (double)(int64_t)d != d) {
     throw_range(env, what);
     return false;
   }
@@ -72,8 +73,3 @@ bool get_uint32_arg(napi_env env, napi_value v, uint32_t *out, const char *what)
   return true;
 }
 
-/* The rows come from JavaScript: a NaN or out-of-range double converted to
- * an integer type is undefined behaviour, so every field is checked first. */
-bool whole_in_range(double d, double lo, double hi) {
-  return d >= lo && d <= hi && d == trunc(d);
-}
