@@ -49,8 +49,12 @@ bool submit_call_args(napi_env env, napi_callback_info info, bool uring, submit_
   call->spread = argc > 4;
   bool is_array = false;
   if (call->spread) {
-    if (call->count > SUBMIT_SPREAD_MAX || argc < 4 + (size_t)call->count) {
-      throw_type(env, "a batch given as arguments needs one buffer argument per request, at most 128");
+    if (call->count > SUBMIT_SPREAD_MAX) {
+      throw_range(env, "a batch given as arguments holds at most 128 requests");
+      return false;
+    }
+    if (argc < 4 + (size_t)call->count) {
+      throw_type(env, "a batch given as arguments needs one buffer argument per request");
       return false;
     }
     argc = 4 + call->count;

@@ -327,6 +327,12 @@ bool fill_iocb(napi_env env, const submit_call *call, uint32_t i, size_t *iov_us
     throw_range(env, "a vectored request takes at most 1024 buffers (IOV_MAX)");
     return false;
   }
+  /* The arena was sized from the arrays' lengths before any row was filled;
+   * a getter run since could have lengthened this one. */
+  if (*iov_used + n > ctx->iov_arena_len) {
+    throw_range(env, "a vectored request's buffers changed while the batch was being read");
+    return false;
+  }
   struct iovec *iov = ctx->iov_arena + *iov_used;
   for (uint32_t k = 0; k < n; k++) {
     napi_value e;

@@ -215,3 +215,36 @@ test('a full context accepts nothing more until something is reaped', (t) => {
   assert.equal(ctx.submit(rest.slice(0, 1)), 1);
   assert.equal(ctx.getEvents(1, 1)[0]!.obj, rest[0]);
 });
+
+test('batches of every shape reach the kernel whole: empty on a new context, 1, 2, 128, 129 and 300 requests', (t) => {
+  const { skip } = diskDir();
+  if (skip) return t.skip(skip);
+  const sizes = [0, 1, 2, 128, 129, 300, 0, 2];
+  const blocks = Math.max(...sizes);
+  const { fd, path } = openDirect(blocks * BS, 'shapes');
+  const w = IoContext.setup(blocks);
+  t.after(() => {
+    w.destroy();
+    fs.closeSync(fd);
+    fs.rmSync(path, { force: true });
+  });
+  // An empty submit first, before any batch has shaped the call's argument list.
+  assert.equal(w.submit([]), 0);
+  const src = Array.from({ length: blocks }, (_, i) => {
+    const b = allocAligned(BS);
+    fillBlock(b, i);
+    return new Iocb().prepPwrite(fd, b, i * BS);
+  });
+  assert.equal(w.submit(src), blocks);
+  assert.equal(w.getEvents(blocks, blocks).filter((e) => e.res === BS).length, blocks);
+  for (const n of sizes) {
+    const bufs = Array.from({ length: n }, () => allocAligned(BS));
+    // Each batch reads the blocks in reverse, so a buffer given to the wrong row shows.
+    const cbs = bufs.map((b, k) => new Iocb().prepPread(fd, b, (n - 1 - k) * BS));
+    assert.equal(w.submit(cbs), n, `a batch of ${n}`);
+    const evs = n === 0 ? [] : w.getEvents(n, n);
+    assert.equal(evs.length, n);
+    for (const ev of evs) assert.equal(ev.res, BS, `a batch of ${n}: ${ev.res}`);
+    bufs.forEach((b, k) => checkBlock(b, n - 1 - k));
+  }
+});

@@ -16,6 +16,7 @@ export { RESFD } from './native.js';
 const ARGS_BEFORE_BUFFERS = 4;
 /** The most buffers one submit call takes as arguments (the addon's SUBMIT_SPREAD_MAX). */
 const SPREAD_MAX = 128;
+const NO_BUFFERS: readonly unknown[] = Object.freeze([]);
 
 /**
  * Contexts with requests in flight. Being in this set keeps a context, and so
@@ -29,7 +30,7 @@ export type CoreKernel = 'aio' | 'uring';
 
 /** The calls that differ between the two; setup aside, the rest is shared. */
 interface KernelCalls {
-  submit(handle: ContextHandle, count: number, bufs: unknown[] | null, reapInline: boolean, ...buffers: unknown[]): number;
+  submit(handle: ContextHandle, count: number, bufs: readonly unknown[] | null, reapInline: boolean, ...buffers: unknown[]): number;
   reap(handle: ContextHandle, minNr: number, nr: number, timeoutMs: number): number;
   cancel(handle: ContextHandle, slot: number): number;
 }
@@ -284,6 +285,8 @@ export class ContextCore {
     // C++ functions (about 450 instructions more than a direct call): worth
     // it for a batch, not for the lone request of queue depth 1.
     if (count === 1) return this.#calls.submit(this.handle, 1, null, reapInline, args[ARGS_BEFORE_BUFFERS]);
+    // No buffer arguments at all: the addon then takes its array form.
+    if (count === 0) return this.#calls.submit(this.handle, 0, NO_BUFFERS, reapInline);
     if (count > SPREAD_MAX) {
       const bufs = args.slice(ARGS_BEFORE_BUFFERS, ARGS_BEFORE_BUFFERS + count);
       return this.#calls.submit(this.handle, count, bufs, reapInline);

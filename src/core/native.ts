@@ -53,7 +53,7 @@ export interface NativeAddon {
   setup(maxEvents: number, forceSyscall: boolean, notify: () => void): NativeSetup;
   destroy(handle: ContextHandle): void;
   /** With `reapInline`, completions already in the ring are reaped into `events` (count in status). */
-  submit(handle: ContextHandle, count: number, bufs: unknown[] | null, reapInline?: boolean, ...buffers: unknown[]): number;
+  submit(handle: ContextHandle, count: number, bufs: readonly unknown[] | null, reapInline?: boolean, ...buffers: unknown[]): number;
   reap(handle: ContextHandle, minNr: number, nr: number, timeoutMs: number): number;
   cancel(handle: ContextHandle, slot: number): number;
   inFlight(handle: ContextHandle): number;
@@ -66,7 +66,7 @@ export interface NativeAddon {
   fallocate(fd: number, mode: number, offset: number, length: number): Promise<void>;
   /** io_uring contexts share `destroy`, `arm` and `inFlight` with Linux AIO ones. */
   uringSetup(entries: number, notify: () => void): NativeSetup & { features: number };
-  uringSubmit(handle: ContextHandle, count: number, bufs: unknown[] | null, reapInline?: boolean, ...buffers: unknown[]): number;
+  uringSubmit(handle: ContextHandle, count: number, bufs: readonly unknown[] | null, reapInline?: boolean, ...buffers: unknown[]): number;
   uringReap(handle: ContextHandle, minNr: number, nr: number, timeoutMs: number): number;
   /** 0 when the kernel was asked to cancel, ENOENT when nothing of the slot is in the kernel. */
   uringCancel(handle: ContextHandle, slot: number): number;
