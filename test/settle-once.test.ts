@@ -145,7 +145,14 @@ test('a view of a resizable ArrayBuffer is refused (TypeError): it could shrink 
   const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(BLOCK, { maxByteLength: 4 * BLOCK });
   const view = new Uint8Array(ab);
   const fixed = new Uint8Array(ab, 0, BLOCK);
+  // Its own `buffer` says fixed-length memory; the check must ask the real one.
+  const disguised = new Uint8Array(ab, 0, BLOCK);
+  Object.defineProperty(disguised, 'buffer', { get: () => new ArrayBuffer(BLOCK) });
+  const disguisedView = new DataView(ab, 0, BLOCK);
+  Object.defineProperty(disguisedView, 'buffer', { value: new ArrayBuffer(BLOCK) });
   for (const [name, p] of [
+    ['read (a view whose own buffer property hides the resizable one)', () => file.read(disguised, 0)],
+    ['write (a DataView the same)', () => file.write(disguisedView, 0)],
     ['read', () => file.read(view, 0)],
     ['read (fixed-length view)', () => file.read(fixed, 0)],
     ['write', () => file.write(view, 0)],

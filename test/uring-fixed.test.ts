@@ -81,6 +81,10 @@ test('uring fixed: what registerBuffers refuses, with typed errors', { skip }, a
   const resizable = new Resizable(PAGE, { maxByteLength: 2 * PAGE });
   if ((resizable as { resizable?: boolean }).resizable === true) {
     assert.throws(() => queue.registerBuffers([new Uint8Array(resizable)]), (e: unknown) => e instanceof TypeError && /resizable/.test(e.message));
+    // A view whose own `buffer` hides the resizable memory is refused as well.
+    const disguised = new Uint8Array(resizable);
+    Object.defineProperty(disguised, 'buffer', { get: () => new ArrayBuffer(PAGE) });
+    assert.throws(() => queue.registerBuffers([disguised]), (e: unknown) => e instanceof TypeError && /resizable/.test(e.message));
   }
   assert.throws(() => queue.registerBuffers(new Array(1025).fill(new Uint8Array(8))), RangeError);
 

@@ -7,7 +7,29 @@
  * @internal
  * @module
  */
+import { types } from 'node:util';
 import { isKnownFixed, rememberFixed } from './view-facts.js';
+
+// The built-in getters, not the properties of the objects given: a view may
+// carry an own `buffer` (or a subclass a getter) that hides a resizable
+// ArrayBuffer behind a fixed one. The addon finds the real memory.
+const getter = (proto: object, name: string): ((this: unknown) => unknown) | undefined =>
+  Object.getOwnPropertyDescriptor(proto, name)?.get;
+const typedArrayBuffer = getter(Object.getPrototypeOf(Uint8Array.prototype) as object, 'buffer')!;
+const dataViewBuffer = getter(DataView.prototype, 'buffer')!;
+const arrayBufferResizable = getter(ArrayBuffer.prototype, 'resizable');
+const sharedGrowable = getter(SharedArrayBuffer.prototype, 'growable');
+
+/**
+ * True when the memory under `view` can change size (a resizable
+ * ArrayBuffer, a growable SharedArrayBuffer), asked of the real ArrayBuffer
+ * through the built-in getters, whatever the view's own properties say.
+ */
+export function isOnResizableMemory(view: ArrayBufferView): boolean {
+  const memory = (types.isDataView(view) ? dataViewBuffer : typedArrayBuffer).call(view);
+  const ask = types.isSharedArrayBuffer(memory) ? sharedGrowable : arrayBufferResizable;
+  return ask !== undefined && ask.call(memory) === true;
+}
 
 /** The `code` of an argument error, as in Node: a wrong type, a number out of range, a value not allowed. */
 export type ArgErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE';
@@ -72,7 +94,7 @@ export function checkView(buf: unknown, name = 'buffer'): ArrayBufferView {
   // A resizable ArrayBuffer can shrink while the request waits in a queue or
   // runs in the kernel: the request would then move fewer bytes than asked
   // (a read would look like the end of the file) or none at all.
-  if ((buf.buffer as { resizable?: boolean }).resizable === true) {
+  if (isOnResizableMemory(buf)) {
     throw argValueError(`${name} is a view of a resizable ArrayBuffer, which could shrink under the request: use a fixed-length buffer (allocAligned gives one)`);
   }
   rememberFixed(buf);

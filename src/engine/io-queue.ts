@@ -3,7 +3,7 @@ import { Opcode, RWF } from '../core/constants.js';
 import { AioError } from '../core/errors.js';
 import { ContextCore, RESFD, checkReapOption, type StagedRequest } from '../core/context-core.js';
 import { URING_FALLOCATE } from '../core/uring.js';
-import { argTypeError, argValueError, checkCount, shown } from '../core/validate.js';
+import { argTypeError, argValueError, checkCount, isOnResizableMemory, shown } from '../core/validate.js';
 import { encodeIoPriority } from '../core/ioprio.js';
 import { OP_SYSCALLS, abortError, refuse, type Engine, type EngineData, type EngineOp, type Release, type RequestOptions } from './backend.js';
 import { AbortWatch } from './abort-watch.js';
@@ -379,8 +379,7 @@ export class IoQueue {
     if (!Array.isArray(buffers)) throw argTypeError(`buffers must be an array of views, got ${shown(buffers)}`);
     const views = buffers.map((b, i) => {
       if (!ArrayBuffer.isView(b)) throw argTypeError(`buffers[${i}] must be a TypedArray, Buffer or DataView, got ${shown(b)}`);
-      const memory = b.buffer as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
-      if (memory.resizable === true || memory.growable === true) {
+      if (isOnResizableMemory(b)) {
         throw argTypeError(`buffers[${i}] is on resizable memory, whose pages could change under the registration`);
       }
       return b;
