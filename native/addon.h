@@ -29,8 +29,14 @@ enum {
   CMD_RESFD,
   CMD_REQPRIO,
   CMD_AUX,
+  CMD_FIXED_FILE,
   CMD_STRIDE
 };
+/* CMD_FIXED_FILE: on io_uring, the index in the ring's file table of the
+ * registered file the request is on, or -1 for none; Linux AIO has no
+ * table and ignores it. Set only by a registered file's own requests: a
+ * table entry holds whatever file its fd named at registration, so an fd
+ * number alone must never select it. */
 /* CMD_RESFD: an eventfd to signal, or RESFD_CONTEXT for the context's own, or
  * RESFD_NONE for none (a request that completes inside io_submit, whose
  * completion the submit itself reaps: signalling would only cost the kernel

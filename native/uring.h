@@ -94,13 +94,14 @@ typedef struct uring {
   uint32_t in_flight; /* JavaScript's requests in the kernel */
   uint32_t internal;  /* the ring's own requests in the kernel */
   bool closed;
+  /* Teardown gave up waiting (the ring refused the wait) with requests
+   * still in the kernel: their buffers must stay where they are. */
+  bool undrained;
   /* registered buffers (buf_index = position) */
   uring_region *regions;
   uint32_t nregions;
-  /* registered files: the table (fd per index, -1 free) and index by fd */
+  /* registered files: the table (fd per index, or URING_FILE_FREE/RETIRED) */
   int *file_table;
-  int32_t *index_of_fd;
-  uint32_t index_of_fd_len, nfiles;
 } uring;
 
 /* uring_setup.c: map and unmap. uring_open returns 0 or a positive errno
@@ -121,14 +122,15 @@ void uring_sqe_cancel(struct io_uring_sqe *sqe, uint64_t target, uint32_t flags)
 /* uring_fixed.c: registered buffers. A READ or WRITE SQE whose whole range
  * lies inside a live registered buffer becomes READ_FIXED or WRITE_FIXED. */
 void uring_sqe_use_fixed(napi_env env, uring *u, struct io_uring_sqe *sqe);
-/* Drops the references to the registered ArrayBuffers: only once nothing
- * is in flight and the ring is closed. */
+/* Drops the references to the registered ArrayBuffers: only once the ring
+ * is closed, and not at all when it closed undrained. */
 void uring_release_regions(napi_env env, uring *u);
 napi_status register_uring_fixed_functions(napi_env env, napi_value exports);
 
-/* uring_files.c: registered files. An SQE on a registered fd gets its
- * table index and IOSQE_FIXED_FILE. */
-void uring_sqe_use_fixed_file(const uring *u, struct io_uring_sqe *sqe);
+/* uring_files.c: registered files. The SQE of a row whose CMD_FIXED_FILE
+ * (`index`, not -1) names an entry in use gets that index and
+ * IOSQE_FIXED_FILE; false with a RangeError pending for any other index. */
+bool uring_sqe_use_file(napi_env env, const uring *u, struct io_uring_sqe *sqe, double index);
 void uring_free_files(uring *u);
 napi_status register_uring_files_functions(napi_env env, napi_value exports);
 

@@ -160,7 +160,8 @@ static int64_t fill_row(napi_env env, const submit_call *call, uint32_t i, uint3
     uring_sqe_from_iocb(sqe, &ctx->iocbs[slot], user_data);
     if (u->nregions > 0) uring_sqe_use_fixed(env, u, sqe);
   }
-  if (u->nfiles > 0) uring_sqe_use_fixed_file(u, sqe);
+  const double fixed_file = row[CMD_FIXED_FILE];
+  if (fixed_file != -1 && !uring_sqe_use_file(env, u, sqe, fixed_file)) return -1;
   u->gen[slot] = gen;
   u->busy[slot] = SLOT_STAGED;
   return slot;
@@ -176,7 +177,7 @@ static void settle_rows(aio_ctx *ctx, uint32_t tail, uint32_t count, uint32_t ta
   for (uint32_t i = 0; i < count; i++) {
     uint32_t slot = (uint32_t)ctx->cmd[(size_t)i * CMD_STRIDE + CMD_SLOT];
     u->busy[slot] = i < taken ? SLOT_IN_KERNEL : SLOT_FREE;
-    if (i >= taken || (u->nregions == 0 && u->nfiles == 0)) continue;
+    if (i >= taken || (u->nregions == 0 && !u->file_table)) continue;
     const struct io_uring_sqe *sqe = &u->sqes[(tail + i) & u->sq_mask];
     if (is_fixed(sqe)) ctx->status[STATUS_FIXED]++;
     if (sqe->flags & IOSQE_FIXED_FILE) ctx->status[STATUS_FIXED_FILES]++;
@@ -292,7 +293,10 @@ void uring_drain_and_close(uring *u) {
     if (uring_reap(u, discard, 64) > 0) continue;
     if (u->in_flight + u->internal == 0) break;
     int err = uring_wait(u, 1, -1);
-    if (err && err != EINTR && err != EAGAIN && err != EBUSY) break; /* the ring is unusable */
+    if (err && err != EINTR && err != EAGAIN && err != EBUSY) {
+      u->undrained = true; /* the ring is unusable: see uring_release_regions */
+      break;
+    }
   }
   uring_unmap(u);
 }

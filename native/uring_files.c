@@ -4,10 +4,11 @@
  *
  * The table is sparse, made at the first registration; a file takes a
  * free entry with IORING_REGISTER_FILES_UPDATE and gives it back the same
- * way before its descriptor is closed. Requests find their entry by fd, so
- * JavaScript must unregister before the fd can be reused: the kernel holds
- * the registered file open, and a new file on the same number would else
- * have its requests sent to the old one. */
+ * way. The kernel holds the file of an entry open whatever becomes of the
+ * fd it was registered by, so a request uses an entry only when its row
+ * names the index (CMD_FIXED_FILE), which only the registered file's own
+ * requests do: a file that later gets the same fd number (the first one's
+ * fd closed behind the library's back) reaches its own file. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,10 @@
 #include "uring.h"
 
 #define FILE_TABLE 1024
+/* Table entries besides an fd: free, or retired (the kernel refused to
+ * empty it: neither used nor handed out again). */
+#define URING_FILE_FREE (-1)
+#define URING_FILE_RETIRED (-2)
 
 static int update_entry(uring *u, uint32_t index, int fd) {
   struct io_uring_files_update up;
@@ -34,7 +39,7 @@ static int make_table(uring *u) {
     free(table);
     return ENOMEM;
   }
-  for (uint32_t i = 0; i < FILE_TABLE; i++) fds[i] = table[i] = -1;
+  for (uint32_t i = 0; i < FILE_TABLE; i++) fds[i] = table[i] = URING_FILE_FREE;
   int r = sys_io_uring_register(u->fd, IORING_REGISTER_FILES, fds, FILE_TABLE);
   int err = r < 0 ? errno : 0;
   free(fds);
@@ -46,20 +51,8 @@ static int make_table(uring *u) {
   return 0;
 }
 
-static bool grow_index(uring *u, uint32_t fd) {
-  if (fd < u->index_of_fd_len) return true;
-  uint32_t len = u->index_of_fd_len ? u->index_of_fd_len : 64;
-  while (len <= fd) len *= 2;
-  int32_t *grown = realloc(u->index_of_fd, len * sizeof(int32_t));
-  if (!grown) return false;
-  for (uint32_t i = u->index_of_fd_len; i < len; i++) grown[i] = -1;
-  u->index_of_fd = grown;
-  u->index_of_fd_len = len;
-  return true;
-}
-
-/* (handle, fd) for both calls below: the live io_uring context and the fd. */
-static aio_ctx *file_call(napi_env env, napi_callback_info info, uint32_t *fd) {
+/* (handle, n): the live io_uring context and a 32-bit non-negative integer. */
+static aio_ctx *file_call(napi_env env, napi_callback_info info, uint32_t *n, const char *what) {
   size_t argc = 2;
   napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
@@ -68,77 +61,70 @@ static aio_ctx *file_call(napi_env env, napi_callback_info info, uint32_t *fd) {
   }
   aio_ctx *ctx = unwrap_engine_ctx(env, argv[0], true);
   if (!ctx) return NULL;
-  if (!get_uint32_arg(env, argv[1], fd, "fd must be a non-negative integer")) return NULL;
-  if (*fd > INT32_MAX) {
-    throw_range(env, "fd must be a non-negative 32-bit integer");
+  if (!get_uint32_arg(env, argv[1], n, what)) return NULL;
+  if (*n > INT32_MAX) {
+    throw_range(env, what);
     return NULL;
   }
   return ctx;
 }
 
-/* uringRegisterFile(handle, fd) -> its index in the ring's file table. */
+/* uringRegisterFile(handle, fd) -> its index in the ring's file table. The
+ * same fd may hold two entries (one taken while an earlier file on that
+ * number was closed without unregistering): each is its own file. */
 static napi_value js_uring_register_file(napi_env env, napi_callback_info info) {
   uint32_t fd;
-  aio_ctx *ctx = file_call(env, info, &fd);
+  aio_ctx *ctx = file_call(env, info, &fd, "fd must be a non-negative 32-bit integer");
   if (!ctx) return NULL;
   uring *u = ctx->uring;
-  if (fd < u->index_of_fd_len && u->index_of_fd[fd] >= 0)
-    return throw_errno(env, EBUSY, "io_uring_register", "this fd is registered with the ring already");
   int err = u->file_table ? 0 : make_table(u);
   if (err) return throw_errno(env, err, "io_uring_register", "cannot make the ring's file table");
   uint32_t index = 0;
-  while (index < FILE_TABLE && u->file_table[index] >= 0) index++;
+  while (index < FILE_TABLE && u->file_table[index] != URING_FILE_FREE) index++;
   if (index == FILE_TABLE)
     return throw_errno(env, ENFILE, "io_uring_register", "the ring's file table is full (1024 registered files)");
-  if (!grow_index(u, fd)) return throw_errno(env, ENOMEM, "io_uring_register", NULL);
   err = update_entry(u, index, (int)fd);
   if (err) return throw_errno(env, err, "io_uring_register", err == EBADF ? "the fd is not open" : NULL);
   u->file_table[index] = (int)fd;
-  u->index_of_fd[fd] = (int32_t)index;
-  u->nfiles++;
   napi_value out;
   NAPI_CALL(env, napi_create_uint32(env, index, &out));
   return out;
 }
 
-/* uringUnregisterFile(handle, fd) -> true when the fd was registered. Its
+/* uringUnregisterFile(handle, index) -> true when the entry was in use. Its
  * requests in flight keep their own hold on the file in the kernel. */
 static napi_value js_uring_unregister_file(napi_env env, napi_callback_info info) {
-  uint32_t fd;
-  aio_ctx *ctx = file_call(env, info, &fd);
+  uint32_t index;
+  aio_ctx *ctx = file_call(env, info, &index, "index must be a non-negative 32-bit integer");
   if (!ctx) return NULL;
   uring *u = ctx->uring;
-  bool was = fd < u->index_of_fd_len && u->index_of_fd[fd] >= 0;
+  bool was = u->file_table && index < FILE_TABLE && u->file_table[index] >= 0;
   if (was) {
-    uint32_t index = (uint32_t)u->index_of_fd[fd];
-    /* The fd is forgotten whatever happens, so that no request on a file
-     * that reuses its number goes to this one; the entry is reused only
-     * once the kernel has emptied it. */
-    u->index_of_fd[fd] = -1;
-    u->nfiles--;
+    /* No request may use the entry whatever happens; it is handed out
+     * again only once the kernel has emptied it. */
+    u->file_table[index] = URING_FILE_RETIRED;
     int err = update_entry(u, index, -1);
     if (err) return throw_errno(env, err, "io_uring_register", "the ring's file table entry stays taken");
-    u->file_table[index] = -1;
+    u->file_table[index] = URING_FILE_FREE;
   }
   napi_value out;
   NAPI_CALL(env, napi_get_boolean(env, was, &out));
   return out;
 }
 
-void uring_sqe_use_fixed_file(const uring *u, struct io_uring_sqe *sqe) {
-  if (sqe->opcode == IORING_OP_NOP || sqe->fd < 0 || (uint32_t)sqe->fd >= u->index_of_fd_len) return;
-  int32_t index = u->index_of_fd[sqe->fd];
-  if (index < 0) return;
-  sqe->fd = index;
+bool uring_sqe_use_file(napi_env env, const uring *u, struct io_uring_sqe *sqe, double index) {
+  if (!whole_in_range(index, 0, FILE_TABLE - 1) || !u->file_table || u->file_table[(uint32_t)index] < 0) {
+    throw_range(env, "the request's registered file is not in the ring's file table");
+    return false;
+  }
+  sqe->fd = (int32_t)index;
   sqe->flags |= IOSQE_FIXED_FILE;
+  return true;
 }
 
 void uring_free_files(uring *u) {
   free(u->file_table);
-  free(u->index_of_fd);
   u->file_table = NULL;
-  u->index_of_fd = NULL;
-  u->index_of_fd_len = u->nfiles = 0;
 }
 
 napi_status register_uring_files_functions(napi_env env, napi_value exports) {

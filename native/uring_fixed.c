@@ -112,7 +112,11 @@ void uring_sqe_use_fixed(napi_env env, uring *u, struct io_uring_sqe *sqe) {
 }
 
 void uring_release_regions(napi_env env, uring *u) {
-  if (!u || !u->regions) return;
+  /* Undrained, a READ_FIXED may still be in the kernel: it writes into the
+   * registered memory whenever it completes (the ring's own teardown in the
+   * kernel is asynchronous), so the ArrayBuffers are kept for good, leaked
+   * rather than handed back to a collector that could reuse the memory. */
+  if (!u || !u->regions || u->undrained) return;
   for (uint32_t k = 0; k < u->nregions; k++)
     if (u->regions[k].arraybuffer) napi_delete_reference(env, u->regions[k].arraybuffer);
   free(u->regions);

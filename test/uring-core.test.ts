@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ContextCore, type StagedRequest } from '../src/core/context-core.js';
-import { native } from '../src/core/native.js';
+import { CMD, native } from '../src/core/native.js';
 import { URING_FALLOCATE, URING_NOP } from '../src/core/uring.js';
 import { Opcode } from '../src/core/constants.js';
 import { AioError } from '../src/core/errors.js';
@@ -39,7 +39,7 @@ function newCore(t: { after(fn: () => void): void }, entries = 8): ContextCore {
 
 /** A command row by name, with the context's eventfd and no priority. */
 function staged(opcode: number, fd: number, position: number, buf: unknown, kernelFlags = 0, aux = 0): StagedRequest {
-  return { opcode, fd, position, buf, kernelFlags, resfd: -1, reqprio: -1, aux };
+  return { opcode, fd, position, buf, kernelFlags, resfd: -1, reqprio: -1, aux, fixedFile: -1 };
 }
 
 /** Reaps until `want` completions are in; returns res by owner. */
@@ -146,7 +146,7 @@ test('uring: a bad row is refused before the kernel sees the batch, naming the r
   // The same slot twice in one batch (only a forged row can do that).
   core.stage(0, 'd', staged(URING_NOP, fd, 0, undefined));
   core.stage(1, 'e', staged(URING_NOP, fd, 0, undefined));
-  core.cmd[8] = core.cmd[0]!;
+  core.cmd[CMD.STRIDE + CMD.SLOT] = core.cmd[CMD.SLOT]!;
   assert.throws(() => core.submit(2), /already in flight/);
   // Nothing stayed marked as in flight: the slots work again.
   core.stage(0, 'f', staged(Opcode.PREAD, fd, 0, Buffer.alloc(512)));
@@ -264,8 +264,8 @@ function inFlightScript(fifo: string, then: string): string {
     globalThis.cores = [];
     for (let i = 0; i < 3; i++) {
       const c = new ContextCore(4, false, () => {}, 'uring');
-      c.stage(0, 'poll', { opcode: 5, fd, position: 0, buf: undefined, kernelFlags: 0, resfd: -1, reqprio: -1, aux: 1 });
-      c.stage(1, 'read', { opcode: 0, fd, position: 0, buf: Buffer.alloc(16), kernelFlags: 0, resfd: -1, reqprio: -1, aux: 0 });
+      c.stage(0, 'poll', { opcode: 5, fd, position: 0, buf: undefined, kernelFlags: 0, resfd: -1, reqprio: -1, aux: 1, fixedFile: -1 });
+      c.stage(1, 'read', { opcode: 0, fd, position: 0, buf: Buffer.alloc(16), kernelFlags: 0, resfd: -1, reqprio: -1, aux: 0, fixedFile: -1 });
       if (c.submit(2) !== 2) throw new Error('submit');
       c.arm(true);
       globalThis.cores.push(c);
@@ -307,3 +307,89 @@ for (const [name, then, code] of exitCases) {
     assert.doesNotMatch(r.stderr, /Segmentation|FATAL|Assertion/, out);
   });
 }
+
+test('uring files: only a row that names a table entry in use goes fixed; any other index is a RangeError; raw aio rows ignore it', { skip }, (t) => {
+  const { fd } = tempFile(t, Buffer.alloc(8192, 0x61));
+  const core = newCore(t, 4);
+  const buf = Buffer.alloc(4096);
+  const row = (fixedFile: number): StagedRequest => ({ ...staged(Opcode.PREAD, fd, 0, buf), fixedFile });
+  const refused = (fixedFile: number, why: string): void => {
+    core.stage(0, 'bad', row(fixedFile));
+    assert.throws(() => core.submit(1), RangeError, why);
+    assert.equal(core.available, core.capacity, `${why}: the slot is free again`);
+  };
+  refused(0, 'no table yet');
+  // The fd is registered, but a row without the index goes as before.
+  const index = core.registerFile(fd);
+  core.stage(0, 'plain', row(-1));
+  assert.equal(core.submit(1), 1);
+  assert.equal(reapAll(core, 1).get('plain'), 4096);
+  assert.equal(core.fixedFileRequests, 0, 'the fd number alone never selects the entry');
+  core.stage(0, 'fixed', row(index));
+  assert.equal(core.submit(1), 1);
+  assert.equal(reapAll(core, 1).get('fixed'), 4096);
+  assert.equal(core.fixedFileRequests, 1);
+  for (const bad of [index + 1, 1023, 1024, -2, 0.5, NaN, 2 ** 40]) refused(bad, `index ${bad}`);
+  core.unregisterFile(index);
+  refused(index, 'an emptied entry');
+  assert.equal(core.fixedFileRequests, 1);
+  // Linux AIO has no table: the field is ignored.
+  const aio = new ContextCore(4, false, () => {}, 'aio');
+  t.after(() => aio.destroy());
+  aio.stage(0, 'aio', row(5));
+  assert.equal(aio.submit(1), 1);
+  assert.equal(aio.reap(1, 4, 2000), 1);
+  assert.equal(aio.eventRes(0), 4096);
+});
+
+test('uring files: registering a huge fd that is not open is EBADF, without sizing anything by it', { skip }, (t) => {
+  const core = newCore(t, 4);
+  const before = process.memoryUsage().rss;
+  for (const fd of [2 ** 31 - 1, 2 ** 30]) {
+    assert.throws(() => core.registerFile(fd), (err: unknown) => err instanceof AioError && err.code === 'EBADF', `fd ${fd}`);
+  }
+  assert.ok(process.memoryUsage().rss - before < 64 << 20, 'no memory sized by the fd number');
+});
+
+test('uring fixed: a ring that refuses the teardown wait with a READ_FIXED in flight keeps its registered buffer for good', { skip }, (t) => {
+  const fifo = path.join(os.tmpdir(), `uring-core-undrained-${process.pid}`);
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  t.after(() => fs.rmSync(fifo, { force: true }));
+  const dist = new URL('../src/', import.meta.url).href;
+  // In a child: the ring fd is swapped for /dev/null behind the ring's
+  // back, so every io_uring_enter of the teardown fails (EOPNOTSUPP) with
+  // the read still in the kernel.
+  const script = `
+    import fs from 'node:fs';
+    import { ContextCore } from '${dist}core/context-core.js';
+    import '${dist}index.js';
+    const fd = fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    const core = new ContextCore(4, false, () => {}, 'uring');
+    let ref;
+    (() => {
+      const buf = new Uint8Array(4096);
+      ref = new WeakRef(buf.buffer);
+      core.registerBuffers([buf]);
+      core.stage(0, 'r', { opcode: ${Opcode.PREAD}, fd, position: 0, buf, kernelFlags: 0, resfd: -1, reqprio: -1, aux: 0, fixedFile: -1 });
+      core.submit(1);
+    })();
+    const fixed = core.fixedRequests;
+    const ring = fs.readdirSync('/proc/self/fd').map(Number).find((n) => {
+      try { return fs.readlinkSync('/proc/self/fd/' + n) === 'anon_inode:[io_uring]'; } catch { return false; }
+    });
+    fs.closeSync(ring);
+    const swapped = fs.openSync('/dev/null', 'r') === ring;
+    core.destroy();
+    for (let i = 0; i < 5; i++) globalThis.gc();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 5; i++) globalThis.gc();
+    console.log(JSON.stringify({ fixed, swapped, kept: ref.deref() !== undefined }));
+    process.exit(0);
+  `;
+  const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(child.status, 0, child.stderr);
+  const out = JSON.parse(child.stdout.trim().split('\n').pop()!) as { fixed: number; swapped: boolean; kept: boolean };
+  assert.equal(out.fixed, 1, 'the read went READ_FIXED');
+  assert.equal(out.swapped, true, '/dev/null took the ring fd number (the test needs it)');
+  assert.equal(out.kept, true, 'the registered ArrayBuffer is not handed back while the read may still write into it');
+});

@@ -8,6 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { AioError, IoQueue, allocAligned, open } from '../src/index.js';
 import { uringAvailability } from '../src/engine/select.js';
 import { randomFile } from './helpers/disk.js';
@@ -256,4 +257,35 @@ test('uring files: a registered file dropped without close() leaves the table be
   assert.equal(await second.read(buf, 0), PAGE);
   assert.ok(buf.equals(b.data.subarray(0, PAGE)), "the new file's data, not the dropped one's");
   assert.equal(queue.stats().fixedFiles, 1);
+});
+
+test('uring files: a registered file whose fd is closed behind the library keeps its entry; the next file on that number reaches its own file', { skip }, async (t) => {
+  const a = randomFile(t, 4 * PAGE, 'regfile-stale-a');
+  const b = randomFile(t, 4 * PAGE, 'regfile-stale-b');
+  if (!a || !b) return;
+  const queue = uringQueue(t);
+  const first = await open(a.path, 'r+', { queue, registerFile: true });
+  const fd = first.fd;
+  fs.closeSync(fd);
+  const second = await open(b.path, 'r+', { queue });
+  assert.equal(second.fd, fd, 'the number was reused (the test needs it)');
+  assert.equal(await second.write(allocAligned(PAGE).fill(0x5a), 0), PAGE);
+  await second.close();
+  assert.ok(fs.readFileSync(b.path).subarray(0, PAGE).every((x) => x === 0x5a), 'the write reached the new file');
+  assert.ok(fs.readFileSync(a.path).equals(a.data), 'the old file is untouched');
+  assert.equal(queue.stats().fixedFiles, 0, 'the unregistered file went as before');
+  // A registered file on the reused number has an entry of its own.
+  const third = await open(b.path, 'r', { queue, registerFile: true });
+  assert.equal(third.fd, fd);
+  const buf = allocAligned(PAGE);
+  assert.equal(await third.read(buf, 0), PAGE);
+  assert.ok(buf.every((x) => x === 0x5a), "the third file's own data");
+  assert.equal(queue.stats().fixedFiles, 1);
+  await third.close();
+  // Something harmless on the number, for the first file's close to close.
+  assert.equal(fs.openSync('/dev/null', 'r'), fd);
+  // The first file's entry is still its own (the kernel holds the file); its close empties it.
+  assert.equal(await first.read(buf, 0), PAGE);
+  assert.ok(buf.equals(a.data.subarray(0, PAGE)), 'the first file still reads its own file through the table');
+  await first.close();
 });

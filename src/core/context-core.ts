@@ -73,6 +73,11 @@ export interface StagedRequest {
   readonly reqprio: number;
   /** The opcode's extra argument: poll events, fallocate's length. */
   readonly aux: number;
+  /**
+   * io_uring: the file's index in the ring's file table ({@link ContextCore.registerFile}),
+   * or -1. Only a registered file's own requests carry it; Linux AIO ignores it.
+   */
+  readonly fixedFile: number;
 }
 
 /**
@@ -223,6 +228,7 @@ export class ContextCore {
     c[base + CMD.RESFD] = req.resfd;
     c[base + CMD.REQPRIO] = req.reqprio;
     c[base + CMD.AUX] = req.aux;
+    c[base + CMD.FIXED_FILE] = req.fixedFile;
     return slot;
   }
 
@@ -361,18 +367,18 @@ export class ContextCore {
   }
 
   /**
-   * Puts `fd` in the ring's file table (io_uring only): its requests then go
-   * with IOSQE_FIXED_FILE. It must be taken out ({@link unregisterFile})
-   * before the fd is closed, or requests on a new file with the same number
-   * would go to the old one.
+   * Puts `fd` in the ring's file table (io_uring only) and returns its
+   * index: requests staged with that index as `fixedFile` go with
+   * IOSQE_FIXED_FILE. The entry holds the file itself, whatever becomes of
+   * the fd, until {@link unregisterFile}.
    */
   registerFile(fd: number): number {
     return native.uringRegisterFile(this.handle, fd);
   }
 
-  /** Takes `fd` out of the ring's file table; nothing to do once the ring is destroyed. */
-  unregisterFile(fd: number): void {
-    if (!this.#destroyed) native.uringUnregisterFile(this.handle, fd);
+  /** Empties entry `index` of the ring's file table; nothing to do once the ring is destroyed. */
+  unregisterFile(index: number): void {
+    if (!this.#destroyed) native.uringUnregisterFile(this.handle, index);
   }
 
   /** Requests the kernel took on a registered file. */

@@ -75,15 +75,15 @@ export interface NativeAddon {
   uringRegisterBuffers(handle: ContextHandle, views: ArrayBufferView[]): number;
   /** Puts `fd` in the ring's file table (made sparse, 1024 entries, on first use); returns its index. */
   uringRegisterFile(handle: ContextHandle, fd: number): number;
-  /** Takes `fd` out of the ring's file table; whether it was in it. */
-  uringUnregisterFile(handle: ContextHandle, fd: number): boolean;
+  /** Empties entry `index` of the ring's file table; whether it was in use. */
+  uringUnregisterFile(handle: ContextHandle, index: number): boolean;
   setErrorClass(ctor: new (errno: number, syscall: string, hint?: string) => Error): void;
   liveContexts(): number;
 }
 
 /** Column layout of the rows shared with C (see native/addon.h). */
 export const CMD = {
-  SLOT: 0, OPCODE: 1, FD: 2, OFFSET: 3, RW_FLAGS: 4, RESFD: 5, REQPRIO: 6, AUX: 7, STRIDE: 8,
+  SLOT: 0, OPCODE: 1, FD: 2, OFFSET: 3, RW_FLAGS: 4, RESFD: 5, REQPRIO: 6, AUX: 7, FIXED_FILE: 8, STRIDE: 9,
 } as const;
 /** CMD.RESFD values besides an eventfd: the context's own eventfd, or none (native/addon.h). */
 export const RESFD = { CONTEXT: -1, NONE: -2 } as const;

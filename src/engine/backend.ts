@@ -82,8 +82,10 @@ export interface Engine {
   allocate?(fd: number, mode: number, offset: number, length: number, release: Release): Promise<number>;
   /**
    * Optional: registers `fd` with the engine (io_uring's file table), so
-   * that its requests skip the per-request file lookup. The file layer calls
-   * {@link unregisterFile} before it closes the fd.
+   * that its requests skip the per-request file lookup. The engine is the
+   * file's own: only requests made through it use the entry, which holds
+   * the file whatever becomes of `fd`. The file layer calls
+   * {@link unregisterFile} (with the same fd) before it closes the fd.
    */
   registerFile?(fd: number): void;
   unregisterFile?(fd: number): void;

@@ -99,6 +99,8 @@ interface FileRoute {
   inlineStreak: number;
   /** One quiet transfer was not complete at its submit's return: never quiet again. */
   quietRefused: boolean;
+  /** io_uring: the file's index in the ring's file table while registered, else -1. */
+  fixedFile: number;
 }
 
 /** The requests of one submitMany: they settle together and are released once. */
@@ -165,6 +167,8 @@ class Request implements StagedRequest {
   reqprio = -1;
   /** The row's AUX: fallocate's length. */
   aux = 0;
+  /** Its file's index in the ring's file table, or -1 (taken from its route at staging). */
+  fixedFile = -1;
   /** Submitted by a submit that reaps inline, so a completion found later means it was not instant. */
   triedInline = false;
   /** Submitted without the eventfd (see FileRoute.quiet). */
@@ -428,7 +432,9 @@ export class IoQueue {
    * sleeps in io_uring_enter, and runs what would block in its own workers.
    */
   #fileEngine(): Engine {
-    const route: FileRoute = { nowait: this.engine === 'aio', quiet: false, inlineStreak: 0, quietRefused: this.engine !== 'aio' };
+    const route: FileRoute = {
+      nowait: this.engine === 'aio', quiet: false, inlineStreak: 0, quietRefused: this.engine !== 'aio', fixedFile: -1,
+    };
     const engine: Engine = {
       name: this.engine,
       submit: (op, fd, data, position, opts, release) => this.#enqueue(op, fd, data, position, opts, release, route),
@@ -438,8 +444,14 @@ export class IoQueue {
     if (this.engine === 'uring') {
       engine.allocate = (fd, mode, offset, length, release) =>
         this.#enqueue(URING_FALLOCATE, fd, undefined, offset, { flags: mode }, release, route, length);
-      engine.registerFile = (fd) => void this.#core.registerFile(fd);
-      engine.unregisterFile = (fd) => this.#core.unregisterFile(fd);
+      // The table entry is this file's alone, found by index, never by fd:
+      // another file that gets the same fd number reaches its own file.
+      engine.registerFile = (fd) => void (route.fixedFile = this.#core.registerFile(fd));
+      engine.unregisterFile = () => {
+        const index = route.fixedFile;
+        route.fixedFile = -1;
+        if (index >= 0) this.#core.unregisterFile(index);
+      };
     }
     return engine;
   }
@@ -557,6 +569,7 @@ export class IoQueue {
         req.quiet = reapNow && route.quiet && transfer;
         req.kernelFlags = req.nowait ? req.rwFlags | RWF.NOWAIT : req.rwFlags;
         req.resfd = req.quiet ? RESFD.NONE : RESFD.CONTEXT;
+        req.fixedFile = route.fixedFile;
         req.slot = core.stage(i, req, req);
       }
       let accepted: number;

@@ -66,6 +66,8 @@ class IocbRow implements StagedRequest {
   resfd = -1;
   reqprio = -1;
   aux = 0;
+  /** Raw rows never use an io_uring file table. */
+  readonly fixedFile = -1;
 
   of(cb: Iocb): this {
     this.opcode = cb.opcode;

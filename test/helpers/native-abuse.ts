@@ -67,7 +67,7 @@ async function main(): Promise<void> {
 
   const row = (values: Partial<Record<keyof typeof CMD, number>>, r = 0): void => {
     const base = r * CMD.STRIDE;
-    const full = { SLOT: 0, OPCODE: 0, FD: fd, OFFSET: 0, RW_FLAGS: 0, RESFD: -1, REQPRIO: -1, AUX: 0, ...values };
+    const full = { SLOT: 0, OPCODE: 0, FD: fd, OFFSET: 0, RW_FLAGS: 0, RESFD: -1, REQPRIO: -1, AUX: 0, FIXED_FILE: -1, ...values };
     for (const [k, v] of Object.entries(full)) {
       if (k !== 'STRIDE') s.cmd[base + CMD[k as keyof typeof CMD]] = v;
     }
