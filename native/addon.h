@@ -124,8 +124,6 @@ bool get_reap_args(napi_env env, const napi_value *argv, const aio_ctx *ctx, uin
 
 /* call_args.c: the argument preambles the two engines share. Each is false
  * (or NULL) with an exception pending when an argument is refused. */
-/* A live context of the engine asked for (uring true: io_uring). */
-aio_ctx *unwrap_engine_ctx(napi_env env, napi_value handle, bool uring);
 /* The most buffers a submit call takes as its own arguments (see
  * submit_call_args); a larger batch comes as one array. */
 #define SUBMIT_SPREAD_MAX 128
@@ -151,6 +149,11 @@ typedef struct reap_call {
 } reap_call;
 /* (handle, minNr, nr, timeoutMs). */
 bool reap_call_args(napi_env env, napi_callback_info info, bool uring, reap_call *call);
+/* The call's arguments (argc in: how many to take; out: how many came) and
+ * the live context of the engine asked for, from argv[0]. */
+aio_ctx *engine_call_args(napi_env env, napi_callback_info info, bool uring, size_t *argc, napi_value *argv);
+/* (handle, n): the context and a 32-bit unsigned integer, `what` its error. */
+aio_ctx *uint_call_args(napi_env env, napi_callback_info info, bool uring, uint32_t *n, const char *what);
 /* (handle, slot): the context, with the slot checked against its capacity. */
 aio_ctx *slot_call_args(napi_env env, napi_callback_info info, bool uring, uint32_t *slot);
 /* CLOCK_MONOTONIC in milliseconds, and a timeout (clamped) as a timespec. */

@@ -5,7 +5,7 @@
  * the checks keeps the two engines from drifting apart in what they take. */
 #include "addon.h"
 
-aio_ctx *unwrap_engine_ctx(napi_env env, napi_value handle, bool uring) {
+static aio_ctx *unwrap_engine_ctx(napi_env env, napi_value handle, bool uring) {
   aio_ctx *ctx = unwrap_ctx(env, handle, false);
   if (ctx && (ctx->uring != NULL) != uring) {
     throw_type(env, uring ? "expected an io_uring context handle, got a Linux AIO one"
@@ -16,7 +16,7 @@ aio_ctx *unwrap_engine_ctx(napi_env env, napi_value handle, bool uring) {
 }
 
 /* The call's arguments and the live context of the engine asked for. */
-static aio_ctx *call_ctx(napi_env env, napi_callback_info info, bool uring, size_t *argc, napi_value *argv) {
+aio_ctx *engine_call_args(napi_env env, napi_callback_info info, bool uring, size_t *argc, napi_value *argv) {
   if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) {
     napi_failed(env);
     return NULL;
@@ -34,7 +34,7 @@ static aio_ctx *call_ctx(napi_env env, napi_callback_info info, bool uring, size
 bool submit_call_args(napi_env env, napi_callback_info info, bool uring, submit_call *call) {
   size_t argc = 5;
   napi_value *argv = call->argv;
-  call->ctx = call_ctx(env, info, uring, &argc, argv);
+  call->ctx = engine_call_args(env, info, uring, &argc, argv);
   if (!call->ctx) return false;
   aio_ctx *ctx = call->ctx;
   ctx->status[STATUS_INLINE_REAPED] = 0;
@@ -80,16 +80,20 @@ bool batch_buffer(napi_env env, const submit_call *call, uint32_t i, napi_value 
 bool reap_call_args(napi_env env, napi_callback_info info, bool uring, reap_call *call) {
   size_t argc = 4;
   napi_value argv[4];
-  call->ctx = call_ctx(env, info, uring, &argc, argv);
+  call->ctx = engine_call_args(env, info, uring, &argc, argv);
   return call->ctx && get_reap_args(env, argv + 1, call->ctx, &call->min_nr, &call->nr, &call->timeout_ms);
 }
 
-aio_ctx *slot_call_args(napi_env env, napi_callback_info info, bool uring, uint32_t *slot) {
+aio_ctx *uint_call_args(napi_env env, napi_callback_info info, bool uring, uint32_t *n, const char *what) {
   size_t argc = 2;
   napi_value argv[2];
-  aio_ctx *ctx = call_ctx(env, info, uring, &argc, argv);
-  if (!ctx || !get_uint32_arg(env, argv[1], slot, "slot must be an integer")) return NULL;
-  if (*slot >= ctx->capacity) {
+  aio_ctx *ctx = engine_call_args(env, info, uring, &argc, argv);
+  return ctx && get_uint32_arg(env, argv[1], n, what) ? ctx : NULL;
+}
+
+aio_ctx *slot_call_args(napi_env env, napi_callback_info info, bool uring, uint32_t *slot) {
+  aio_ctx *ctx = uint_call_args(env, info, uring, slot, "slot must be an integer");
+  if (ctx && *slot >= ctx->capacity) {
     throw_range(env, "slot out of range");
     return NULL;
   }

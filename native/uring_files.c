@@ -51,18 +51,10 @@ static int make_table(uring *u) {
   return 0;
 }
 
-/* (handle, n): the live io_uring context and a 32-bit non-negative integer. */
+/* (handle, n): the live io_uring context and a non-negative 32-bit integer. */
 static aio_ctx *file_call(napi_env env, napi_callback_info info, uint32_t *n, const char *what) {
-  size_t argc = 2;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
-    napi_failed(env);
-    return NULL;
-  }
-  aio_ctx *ctx = unwrap_engine_ctx(env, argv[0], true);
-  if (!ctx) return NULL;
-  if (!get_uint32_arg(env, argv[1], n, what)) return NULL;
-  if (*n > INT32_MAX) {
+  aio_ctx *ctx = uint_call_args(env, info, true, n, what);
+  if (ctx && *n > INT32_MAX) {
     throw_range(env, what);
     return NULL;
   }

@@ -26,8 +26,7 @@
 static napi_value js_uring_register_buffers(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  aio_ctx *ctx = unwrap_engine_ctx(env, argv[0], true);
+  aio_ctx *ctx = engine_call_args(env, info, true, &argc, argv);
   if (!ctx) return NULL;
   uring *u = ctx->uring;
   bool is_array = false;

@@ -338,8 +338,7 @@ export class IoQueue {
       submitted: c.submitted, completed: c.completed, inFlight: this.#core.inFlight,
       queued: this.#pending.length, submitCalls: c.submitCalls, reapCalls: c.reapCalls, eagain: c.eagain,
       completedInline: c.completedInline, fellBack: this.#fellBack, submittedQuiet: this.#submittedQuiet,
-      fixedBuffers: this.engine === 'uring' ? this.#core.fixedRequests : 0,
-      fixedFiles: this.engine === 'uring' ? this.#core.fixedFileRequests : 0,
+      fixedBuffers: this.#core.fixedRequests, fixedFiles: this.#core.fixedFileRequests,
     };
   }
 
