@@ -195,9 +195,17 @@ const SECTOR = 512;
 const MAX_DEPTH = 256;
 const MAX_CONCURRENCY = 512;
 
-/** The phase parameters for phase `p`; phase 0 is always the deepest. */
+/**
+ * The phase parameters for phase `p`. Phase 0 is always the deepest and
+ * phase 1 always shallow, reaped with io_getevents, with a queue per file:
+ * left to the draw, 19 phases miss one of those about once in 250 seeds.
+ */
 export function phaseSpec(rng: Rng, p: number): PhaseSpec {
   if (p === 0) return { depth: MAX_DEPTH, concurrency: MAX_CONCURRENCY, reap: 'auto', queues: 'shared' };
+  if (p === 1) {
+    const depth = 1 + rng.int(4);
+    return { depth, concurrency: depth * 2, reap: 'syscall', queues: 'per-file' };
+  }
   const depth = Math.max(1, Math.min(MAX_DEPTH, Math.round(2 ** (rng.float() * 8))));
   const factor = [0.5, 1, 1, 2, 4][rng.int(5)]!;
   const concurrency = Math.max(1, Math.min(MAX_CONCURRENCY, Math.round(depth * factor)));
