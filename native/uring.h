@@ -21,6 +21,11 @@
 #ifndef IORING_SETUP_SUBMIT_ALL
 #define IORING_SETUP_SUBMIT_ALL (1U << 7)
 #endif
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8)
+#define IORING_SETUP_TASKRUN_FLAG (1U << 9)
+#define IORING_SQ_TASKRUN (1U << 2)
+#endif
 #ifndef IORING_SETUP_SINGLE_ISSUER
 #define IORING_SETUP_SINGLE_ISSUER (1U << 12)
 #endif
@@ -145,11 +150,15 @@ int uring_wait(uring *u, uint32_t min, double timeout_ms);
 
 /* The fd the event loop polls for completions. */
 static inline int uring_fd(const uring *u) { return u->fd; }
-/* Whether a reap would find something: CQEs in the ring, or overflowed ones
- * the kernel holds (they make the ring fd readable too). */
+/* Completions the kernel holds outside the CQ ring, that an io_uring_enter
+ * moves into it: CQEs that found the ring full, and (COOP_TASKRUN) finished
+ * requests whose task work has not run yet. */
+static inline bool uring_cq_held(const uring *u) {
+  return (__atomic_load_n(u->sq_flags, __ATOMIC_ACQUIRE) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)) != 0;
+}
+/* Whether a reap would find something: CQEs in the ring, or held ones. */
 static inline bool uring_cq_ready(const uring *u) {
-  return *u->cq_head != __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE) ||
-         (__atomic_load_n(u->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW) != 0;
+  return *u->cq_head != __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE) || uring_cq_held(u);
 }
 
 #endif

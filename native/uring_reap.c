@@ -42,11 +42,12 @@ uint32_t uring_reap(uring *u, double *rows, uint32_t max) {
   for (;;) {
     bool progress;
     n += drain(u, rows + (size_t)n * EVT_STRIDE, max - n, &progress);
-    /* CQEs that found the ring full wait in the kernel (IORING_FEAT_NODROP),
+    /* CQEs that found the ring full (IORING_FEAT_NODROP), and completions
+     * whose task work waits for our next syscall (COOP_TASKRUN), are
      * flagged in the SQ ring; a GETEVENTS enter moves them into the room
-     * we just made. */
-    bool overflow = (__atomic_load_n(u->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW) != 0;
-    if (n == max || !overflow) return n;
+     * we just made. Without it a reap that makes no syscall (a poll with
+     * min_nr 0) would not see them until the thread next entered the kernel. */
+    if (n == max || !uring_cq_held(u)) return n;
     if (sys_io_uring_enter(u->fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0) < 0 && errno != EINTR) return n;
     if (!progress && *u->cq_head == __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE)) return n;
   }
