@@ -200,6 +200,10 @@ static napi_value js_setup(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* destroy(handle) -> drained: whether the kernel is done with every buffer
+ * of the context's requests. Always true on Linux AIO (io_destroy waits);
+ * false only for a ring whose teardown gave up waiting with requests still
+ * in the kernel, whose buffers JavaScript must then never let go of. */
 static napi_value js_destroy(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -207,7 +211,9 @@ static napi_value js_destroy(napi_env env, napi_callback_info info) {
   aio_ctx *ctx = unwrap_ctx(env, argv[0], true);
   if (!ctx) return NULL;
   ctx_destroy(ctx);
-  return NULL;
+  napi_value out;
+  NAPI_CALL(env, napi_get_boolean(env, !(ctx->uring && ctx->uring->undrained), &out));
+  return out;
 }
 
 /* A buffer whose ArrayBuffer was transferred (structuredClone, postMessage)

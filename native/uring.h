@@ -100,7 +100,9 @@ typedef struct uring {
   uint32_t internal;  /* the ring's own requests in the kernel */
   bool closed;
   /* Teardown gave up waiting (the ring refused the wait) with requests
-   * still in the kernel: their buffers must stay where they are. */
+   * still in the kernel: their buffers must stay where they are, the
+   * registered ones here (uring_release_regions), the others in JavaScript,
+   * which destroy() tells. */
   bool undrained;
   /* registered buffers (buf_index = position) */
   uring_region *regions;

@@ -8,7 +8,9 @@
  * CQE is reaped, and JavaScript pins the slot's buffers for as long; the
  * ring is unmapped only after every request in the kernel has completed
  * (uring_drain_and_close), whether at destroy, at garbage collection or at
- * environment teardown (process exit, worker termination). */
+ * environment teardown (process exit, worker termination). A ring that
+ * refuses that wait is marked undrained: its buffers are then never let go
+ * of (the registered ones here, the rest by JavaScript, told by destroy). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,7 +296,7 @@ void uring_drain_and_close(uring *u) {
     if (u->in_flight + u->internal == 0) break;
     int err = uring_wait(u, 1, -1);
     if (err && err != EINTR && err != EAGAIN && err != EBUSY) {
-      u->undrained = true; /* the ring is unusable: see uring_release_regions */
+      u->undrained = true; /* the ring is unusable: see uring_release_regions and js_destroy */
       break;
     }
   }

@@ -351,17 +351,34 @@ test('uring files: registering a huge fd that is not open is EBADF, without sizi
   assert.ok(process.memoryUsage().rss - before < 64 << 20, 'no memory sized by the fd number');
 });
 
-test('uring fixed: a ring that refuses the teardown wait with a READ_FIXED in flight keeps its registered buffer for good', { skip }, (t) => {
-  const fifo = path.join(os.tmpdir(), `uring-core-undrained-${process.pid}`);
+interface TeardownOutcome {
+  /** What native destroy said: whether the kernel is done with every buffer. */
+  drained: boolean;
+  /** Requests the kernel took READ_FIXED. */
+  fixed: number;
+  /** Whether /dev/null took the ring fd number. */
+  swapped: boolean;
+  /** Whether the read's ArrayBuffer survived destroy() and forced collections. */
+  kept: boolean;
+}
+
+/**
+ * In a child (node --expose-gc): a read on a FIFO that never gets data, into
+ * a buffer only the core references (registered with the ring first when
+ * `register`), then destroy() and forced collections. With `swap`, the ring
+ * fd is swapped for /dev/null behind the ring's back, so every
+ * io_uring_enter of the teardown fails (EOPNOTSUPP) with the read still in
+ * the kernel: the teardown cannot wait for it.
+ */
+function teardownWithReadInKernel(t: { after(fn: () => void): void }, register: boolean, swap: boolean): TeardownOutcome {
+  const fifo = path.join(os.tmpdir(), `uring-core-undrained-${process.pid}-${Math.random().toString(36).slice(2)}`);
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
   t.after(() => fs.rmSync(fifo, { force: true }));
   const dist = new URL('../src/', import.meta.url).href;
-  // In a child: the ring fd is swapped for /dev/null behind the ring's
-  // back, so every io_uring_enter of the teardown fails (EOPNOTSUPP) with
-  // the read still in the kernel.
   const script = `
     import fs from 'node:fs';
     import { ContextCore } from '${dist}core/context-core.js';
+    import { native } from '${dist}core/native.js';
     import '${dist}index.js';
     const fd = fs.openSync(${JSON.stringify(fifo)}, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
     const core = new ContextCore(4, false, () => {}, 'uring');
@@ -369,27 +386,49 @@ test('uring fixed: a ring that refuses the teardown wait with a READ_FIXED in fl
     (() => {
       const buf = new Uint8Array(4096);
       ref = new WeakRef(buf.buffer);
-      core.registerBuffers([buf]);
+      if (${register}) core.registerBuffers([buf]);
       core.stage(0, 'r', { opcode: ${Opcode.PREAD}, fd, position: 0, buf, kernelFlags: 0, resfd: -1, reqprio: -1, aux: 0, fixedFile: -1 });
       core.submit(1);
     })();
     const fixed = core.fixedRequests;
-    const ring = fs.readdirSync('/proc/self/fd').map(Number).find((n) => {
-      try { return fs.readlinkSync('/proc/self/fd/' + n) === 'anon_inode:[io_uring]'; } catch { return false; }
-    });
-    fs.closeSync(ring);
-    const swapped = fs.openSync('/dev/null', 'r') === ring;
+    let swapped = false;
+    if (${swap}) {
+      const ring = fs.readdirSync('/proc/self/fd').map(Number).find((n) => {
+        try { return fs.readlinkSync('/proc/self/fd/' + n) === 'anon_inode:[io_uring]'; } catch { return false; }
+      });
+      fs.closeSync(ring);
+      swapped = fs.openSync('/dev/null', 'r') === ring;
+    }
     core.destroy();
+    const drained = native.destroy(core.handle); // the same answer again, for the parent
     for (let i = 0; i < 5; i++) globalThis.gc();
     await new Promise((resolve) => setTimeout(resolve, 20));
     for (let i = 0; i < 5; i++) globalThis.gc();
-    console.log(JSON.stringify({ fixed, swapped, kept: ref.deref() !== undefined }));
+    console.log(JSON.stringify({ drained, fixed, swapped, kept: ref.deref() !== undefined }));
     process.exit(0);
   `;
   const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20000 });
   assert.equal(child.status, 0, child.stderr);
-  const out = JSON.parse(child.stdout.trim().split('\n').pop()!) as { fixed: number; swapped: boolean; kept: boolean };
-  assert.equal(out.fixed, 1, 'the read went READ_FIXED');
-  assert.equal(out.swapped, true, '/dev/null took the ring fd number (the test needs it)');
+  const out = JSON.parse(child.stdout.trim().split('\n').pop()!) as TeardownOutcome;
+  assert.equal(out.fixed, register ? 1 : 0, register ? 'the read went READ_FIXED' : 'the read went unregistered');
+  assert.equal(out.swapped, swap, '/dev/null took the ring fd number (the test needs it)');
+  return out;
+}
+
+test('uring fixed: a ring that refuses the teardown wait with a READ_FIXED in flight keeps its registered buffer for good', { skip }, (t) => {
+  const out = teardownWithReadInKernel(t, true, true);
+  assert.equal(out.drained, false, 'destroy() says the kernel may still use the buffers');
   assert.equal(out.kept, true, 'the registered ArrayBuffer is not handed back while the read may still write into it');
+});
+
+test('uring: a ring that refuses the teardown wait with an ordinary read in flight keeps its buffer pinned for good', { skip }, (t) => {
+  const out = teardownWithReadInKernel(t, false, true);
+  assert.equal(out.drained, false, 'destroy() says the kernel may still use the buffers');
+  assert.equal(out.kept, true, 'the read\'s ArrayBuffer is not handed back while the read may still write into it');
+});
+
+test('uring: a ring whose teardown waited for its read unpins the buffer', { skip }, (t) => {
+  const out = teardownWithReadInKernel(t, false, false);
+  assert.equal(out.drained, true, 'the teardown cancelled the read and waited for it');
+  assert.equal(out.kept, false, 'nothing stays pinned once the kernel is done');
 });

@@ -25,6 +25,15 @@ const NO_BUFFERS: readonly unknown[] = Object.freeze([]);
  */
 const busyContexts = new Set<ContextCore>();
 
+/**
+ * The buffers of requests that a destroyed context left in the kernel: an
+ * io_uring teardown that could not wait for them (native destroy said not
+ * drained). The kernel may write into that memory whenever such a request
+ * ends, so it is kept for the life of the process, a deliberate leak,
+ * rather than handed back to a collector that could reuse it.
+ */
+const abandonedPins: unknown[] = [];
+
 /** The kernel interface a core drives. */
 export type CoreKernel = 'aio' | 'uring';
 
@@ -405,15 +414,18 @@ export class ContextCore {
   /**
    * io_destroy (on io_uring: cancel what can be, wait for the rest, unmap):
    * the kernel is done with requests in flight, after which their buffers
-   * are unpinned.
+   * are unpinned. A ring whose teardown could not wait leaves requests in
+   * the kernel: their buffers go to {@link abandonedPins}, never unpinned.
    */
   destroy(): void {
     if (this.#destroyed) return;
     this.arm(false);
-    native.destroy(this.handle);
+    const drained = native.destroy(this.handle);
     this.#destroyed = true;
     busyContexts.delete(this);
     this.#inFlight = 0;
+    // Only slots in flight still hold a pin: release() clears the rest.
+    if (!drained) for (const pin of this.#pins) if (pin !== undefined) abandonedPins.push(pin);
     this.#owners.fill(undefined);
     this.#pins.fill(undefined);
   }

@@ -51,7 +51,12 @@ export interface NativeFileFacts {
 
 export interface NativeAddon {
   setup(maxEvents: number, forceSyscall: boolean, notify: () => void): NativeSetup;
-  destroy(handle: ContextHandle): void;
+  /**
+   * Tears the context down; whether the kernel is done with every buffer of
+   * its requests (false only for an io_uring ring whose teardown gave up
+   * waiting with requests still in the kernel).
+   */
+  destroy(handle: ContextHandle): boolean;
   /** With `reapInline`, completions already in the ring are reaped into `events` (count in status). */
   submit(handle: ContextHandle, count: number, bufs: readonly unknown[] | null, reapInline?: boolean, ...buffers: unknown[]): number;
   reap(handle: ContextHandle, minNr: number, nr: number, timeoutMs: number): number;
