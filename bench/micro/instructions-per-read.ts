@@ -6,7 +6,7 @@
  * time is not counted (valgrind sees only user space): pair it with
  * `linux-aio bench` for the whole cost.
  *
- *   node dist/bench/micro/instructions-per-read.js [--qd 1,32] [--file PATH]
+ *   node dist/bench/micro/instructions-per-read.js [--qd 1,32] [--engine aio|uring] [--file PATH]
  *
  * Each figure is (I(n2) - I(n1)) / (n2 - n1) for runs of n1 and n2 reads, so
  * the start-up and the warm-up cancel. Node runs with --predictable (one
@@ -29,7 +29,9 @@ const N1 = 20_000;
 const N2 = 100_000;
 
 /** The measured loop: `qd` async lanes, each awaiting one read at a time, `total` reads in all. */
-async function child(kind: 'aio' | 'floor', qd: number, total: number, file: string): Promise<void> {
+type Kind = 'aio' | 'uring' | 'floor';
+
+async function child(kind: Kind, qd: number, total: number, file: string): Promise<void> {
   let left = total;
   let seed = 12345;
   const next = (): number => (seed = (seed * 1103515245 + 12345) >>> 0);
@@ -54,7 +56,7 @@ async function child(kind: 'aio' | 'floor', qd: number, total: number, file: str
     await Promise.all(Array.from({ length: qd }, lane));
     return;
   }
-  const f = await open(file, 'r', { engine: 'aio' });
+  const f = await open(file, 'r', { engine: kind });
   const lane = async (): Promise<void> => {
     const buf = allocAligned(BLOCK);
     while (left-- > 0) await f.read(buf, (next() % blocks) * BLOCK);
@@ -79,9 +81,12 @@ function perRead(kind: string, qd: number, file: string): number {
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') {
     const [, , , kind, qd, total, file] = process.argv;
-    return child(kind as 'aio' | 'floor', Number(qd), Number(total), file!);
+    return child(kind as Kind, Number(qd), Number(total), file!);
   }
-  const { values } = parseArgs({ options: { qd: { type: 'string', default: '1,32' }, file: { type: 'string' } } });
+  const { values } = parseArgs({ options: { qd: { type: 'string', default: '1,32' }, engine: { type: 'string', default: 'aio' }, file: { type: 'string' } },
+  });
+  const engine = values.engine;
+  if (engine !== 'aio' && engine !== 'uring') throw new Error(`--engine must be aio or uring, got ${engine}`);
   if (spawnSync('valgrind', ['--version']).status !== 0) {
     console.log('skipped: valgrind is not installed (apt-get install -y valgrind)');
     return;
@@ -92,13 +97,13 @@ async function main(): Promise<void> {
     execFileSync('dd', ['if=/dev/urandom', `of=${file}`, 'bs=1M', `count=${FILE_SIZE >> 20}`, 'status=none']);
   }
   try {
-    console.log(`# user-space instructions per 4k read (valgrind), ${file}; Node ${process.version}`);
+    console.log(`# user-space instructions per 4k read (valgrind), engine ${engine}, ${file}; Node ${process.version}`);
     console.log('| QD | AioFile.read | floor: a promise per read | above the floor |');
     console.log('|---:|---:|---:|---:|');
     for (const qd of values.qd.split(',').map(Number)) {
-      const aio = perRead('aio', qd, file);
+      const read = perRead(engine, qd, file);
       const floor = perRead('floor', qd, file);
-      console.log(`| ${qd} | ${aio} | ${floor} | ${aio - floor} |`);
+      console.log(`| ${qd} | ${read} | ${floor} | ${read - floor} |`);
     }
   } finally {
     if (made) fs.rmSync(file, { force: true });
